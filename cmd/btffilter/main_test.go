@@ -1,0 +1,309 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"debug/elf"
+	"encoding/binary"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"btffilter/elfio"
+	"btffilter/filter"
+	"btffilter/filter/btf"
+)
+
+const (
+	fixtureBase   = "../../testdata/x86_64/vmlinux-like"
+	fixtureModule = "../../testdata/modules/module.ko"
+)
+
+func copyFile(t *testing.T, src, dir string) string {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(dir, filepath.Base(src))
+	if err := os.WriteFile(dst, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func hashFile(t *testing.T, path string) [32]byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(data)
+}
+
+func funcNames(t *testing.T, path string, base *btf.Spec) map[string]bool {
+	t.Helper()
+	f, err := elfio.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := f.BTF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := btf.ValidateBlob(raw, base)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	names := map[string]bool{}
+	for i := range s.Types {
+		if s.Types[i].Kind() == btf.KindFunc {
+			names[s.Name(&s.Types[i])] = true
+		}
+	}
+	return names
+}
+
+func decodeBase(t *testing.T, path string) *btf.Spec {
+	t.Helper()
+	f, err := elfio.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := f.BTF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := btf.Decode(raw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestCompressedModules rewrites the fixture module in place in every
+// container kbuild makes, and checks the result with the real tools.
+func TestCompressedModules(t *testing.T) {
+	base := decodeBase(t, fixtureBase)
+	for _, tc := range []struct {
+		ext   string
+		tool  []string
+		check func(t *testing.T, path string)
+	}{
+		{".gz", []string{"gzip", "-dc"}, func(t *testing.T, path string) {
+			data, _ := os.ReadFile(path)
+			// gzip -n: no name, no mtime.
+			if data[3]&0x08 != 0 || binary.LittleEndian.Uint32(data[4:]) != 0 {
+				t.Error("gzip header carries a name or an mtime")
+			}
+		}},
+		{".xz", []string{"xz", "-dc"}, func(t *testing.T, path string) {
+			out, err := exec.Command("xz", "--robot", "--list", path).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(out), "CRC32") {
+				t.Errorf("xz stream does not use CRC32:\n%s", out)
+			}
+		}},
+		{".zst", []string{"zstd", "-dc"}, nil},
+		{"", []string{"cat"}, nil},
+	} {
+		t.Run("ko"+tc.ext, func(t *testing.T) {
+			dir := t.TempDir()
+			path := copyFile(t, fixtureModule+tc.ext, dir)
+			before := funcNames(t, path, base)
+			if !before["mod_flush"] {
+				t.Fatalf("fixture has no mod_flush: %v", before)
+			}
+			_, stderr, code := runCLI(t, "-B", fixtureBase, "--drop", "mod_flush", path)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			after := funcNames(t, path, base)
+			if after["mod_flush"] || len(after) != len(before)-1 {
+				t.Fatalf("after: %v", after)
+			}
+			out, err := exec.Command(tc.tool[0], append(tc.tool[1:], path)...).Output()
+			if err != nil {
+				t.Fatalf("%v: %v", tc.tool, err)
+			}
+			if _, err := elf.NewFile(bytes.NewReader(out)); err != nil {
+				t.Fatalf("%v output is not an ELF: %v", tc.tool, err)
+			}
+			if tc.check != nil {
+				tc.check(t, path)
+			}
+			// Idempotent: a second run changes nothing and writes nothing.
+			h := hashFile(t, path)
+			st, _ := os.Stat(path)
+			_, stderr, code = runCLI(t, "-B", fixtureBase, "--drop", "mod_flush", path)
+			st2, _ := os.Stat(path)
+			if code != 0 || hashFile(t, path) != h || !st.ModTime().Equal(st2.ModTime()) {
+				t.Fatalf("second run: exit %d, changed %v: %s", code, hashFile(t, path) != h, stderr)
+			}
+		})
+	}
+}
+
+// TestSignedModule: refused without --strip-signature (file intact), and
+// stripped with it.
+func TestSignedModule(t *testing.T) {
+	dir := t.TempDir()
+	path := copyFile(t, "../../testdata/modules/module-signed.ko", dir)
+	h := hashFile(t, path)
+	_, stderr, code := runCLI(t, "-B", fixtureBase, "--drop", "mod_flush", path)
+	if code != 1 || !strings.Contains(stderr, "signed") || hashFile(t, path) != h {
+		t.Fatalf("signed module: exit %d, %s", code, stderr)
+	}
+	stdout, stderr, code := runCLI(t, "-j", "--strip-signature", "-B", fixtureBase, "--drop", "mod_flush", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep filter.Report
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(rep.Files[0].Warnings, "\n"), "signature stripped") {
+		t.Errorf("report does not say the signature was stripped: %+v", rep.Files[0])
+	}
+	data, _ := os.ReadFile(path)
+	if bytes.Contains(data, []byte("~Module signature appended~")) {
+		t.Error("signature still there")
+	}
+}
+
+// TestBadInput: each bad input gets exit status 1, one error line that names
+// the file, and the file keeps its bytes.
+func TestBadInput(t *testing.T) {
+	module := func(t *testing.T, dir string) string { return copyFile(t, fixtureModule, dir) }
+	for _, tc := range []struct {
+		name  string
+		make  func(t *testing.T, dir string) string
+		args  []string
+		want  string
+		after func(path string)
+	}{
+		{"truncated ELF", func(t *testing.T, dir string) string {
+			p := module(t, dir)
+			data, _ := os.ReadFile(p)
+			os.WriteFile(p, data[:len(data)/3], 0o644)
+			return p
+		}, nil, "", nil},
+		{"not ELF not BTF", func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "notes.txt")
+			os.WriteFile(p, []byte("hello, this is text\n"), 0o644)
+			return p
+		}, nil, "not an ELF", nil},
+		{"ELF without .BTF", func(t *testing.T, dir string) string {
+			exe, _ := os.Executable()
+			return copyFile(t, exe, dir)
+		}, nil, ".BTF", nil},
+		{"corrupt BTF header", func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "base.btf")
+			data, _ := os.ReadFile("../../testdata/x86_64/gcc/base.btf")
+			binary.LittleEndian.PutUint32(data[4:], 1<<30)
+			os.WriteFile(p, data, 0o644)
+			return p
+		}, nil, "header length", nil},
+		{"type ID past the end", func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "base.btf")
+			data, _ := os.ReadFile("../../testdata/x86_64/gcc/base.btf")
+			s, _ := btf.Decode(data, nil)
+			for i := range s.Types {
+				if s.Types[i].Kind() == btf.KindPtr {
+					s.Types[i].SizeType = uint32(s.NextID()) + 5
+					break
+				}
+			}
+			os.WriteFile(p, s.Encode(), 0o644)
+			return p
+		}, nil, "past the last type", nil},
+		{"module with a base of another kernel", module, []string{"-B", "../../testdata/x86_64/gcc/base.o"}, "does not fit the base", nil},
+		{"read-only file", func(t *testing.T, dir string) string {
+			p := module(t, dir)
+			os.Chmod(p, 0o444)
+			return p
+		}, []string{"-B", fixtureBase}, "read-only", nil},
+		{"signed module", func(t *testing.T, dir string) string {
+			return copyFile(t, "../../testdata/modules/module-signed.ko", dir)
+		}, []string{"-B", fixtureBase}, "signed", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := tc.make(t, dir)
+			h := hashFile(t, path)
+			args := append(append([]string{"--drop", "mod_flush", "--drop", "queue_push"}, tc.args...), path)
+			_, stderr, code := runCLI(t, args...)
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			if code != 1 {
+				t.Fatalf("exit %d, want 1: %s", code, stderr)
+			}
+			if len(lines) != 1 || !strings.Contains(lines[0], path) || !strings.Contains(lines[0], tc.want) {
+				t.Fatalf("want one error line naming %s and saying %q, got:\n%s", path, tc.want, stderr)
+			}
+			if hashFile(t, path) != h {
+				t.Fatal("the file changed")
+			}
+			t.Log(lines[0])
+			entries, _ := os.ReadDir(dir)
+			if len(entries) != 1 {
+				t.Fatalf("directory holds %d entries: a temporary file was left", len(entries))
+			}
+		})
+	}
+}
+
+// TestFixtureVmlinuxWithModule: the linked fixture (SHF_ALLOC .BTF, .BTF_ids)
+// and its module in one run: the vmlinux keeps its .BTF size, the module is
+// rebased onto it and still fits.
+func TestFixtureVmlinuxWithModule(t *testing.T) {
+	dir := t.TempDir()
+	vml := copyFile(t, fixtureBase, dir)
+	mod := copyFile(t, fixtureModule, dir)
+	sizeBefore := sectionSize(t, vml, ".BTF")
+	_, stderr, code := runCLI(t, "--drop", "wide_middle", "--drop", "mod_flush", "--jobs", "2", vml, mod)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if got := sectionSize(t, vml, ".BTF"); got != sizeBefore {
+		t.Fatalf(".BTF is %d bytes, was %d", got, sizeBefore)
+	}
+	base := decodeBase(t, vml)
+	names := funcNames(t, mod, base)
+	if names["mod_flush"] || len(names) == 0 {
+		t.Fatalf("module FUNCs: %v", names)
+	}
+	if funcNames(t, vml, nil)["wide_middle"] {
+		t.Fatal("wide_middle is still in the vmlinux")
+	}
+}
+
+func sectionSize(t *testing.T, path, name string) uint64 {
+	ef, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ef.Close()
+	return ef.Section(name).Size
+}
+
+// TestHelpAndUsage keeps the command line's basic contract.
+func TestHelpAndUsage(t *testing.T) {
+	if _, _, code := runCLI(t, "--help"); code != 0 {
+		t.Errorf("--help: exit %d", code)
+	}
+	if _, stderr, code := runCLI(t); code != 1 || !strings.Contains(stderr, "no input files") {
+		t.Errorf("no args: exit %d %s", code, stderr)
+	}
+	if _, _, code := runCLI(t, "--no-such-flag", "x"); code != 2 {
+		t.Errorf("bad flag: exit %d", code)
+	}
+	if _, stderr, code := runCLI(t, "-o", "x", "a", "b"); code != 1 || !strings.Contains(stderr, "exactly one") {
+		t.Errorf("-o with two files: exit %d %s", code, stderr)
+	}
+}
+

@@ -1,0 +1,115 @@
+package elfio
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// WriteAtomic replaces the file at path with data so that a reader, or a
+// crash, sees either the old or the new contents, never a mix: it writes a
+// temporary file in the same directory, fsyncs it, gives it the mode
+// (including setuid/setgid/sticky bits) and the owner (uid and gid) of the
+// original, renames it over the original and fsyncs the directory. If path
+// does not exist it is created with mode 0644.
+//
+// If path is a symbolic link, the file it resolves to is replaced and the
+// link is kept: a distribution tree often links vmlinuz/vmlinux or module
+// paths into another directory, and replacing the link with a regular file
+// would silently fork the two names.
+//
+// On any error before the rename, the original is untouched and the
+// temporary file is removed. Because the file is replaced by a new inode,
+// hard links to the original keep the old contents, and extended attributes
+// (for example an IMA signature) are not carried over; both would be stale
+// for new contents anyway.
+func WriteAtomic(path string, data []byte) error {
+	if err := writeAtomic(path, data); err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	return nil
+}
+
+func writeAtomic(path string, data []byte) (err error) {
+	target, err := filepath.EvalSymlinks(path)
+	switch {
+	case err == nil:
+	case errors.Is(err, fs.ErrNotExist):
+		if _, lerr := os.Lstat(path); lerr == nil {
+			return fmt.Errorf("dangling symbolic link: %v", err)
+		}
+		target = path
+	default:
+		return err
+	}
+
+	mode := fs.FileMode(0o644)
+	uid, gid := -1, -1
+	if fi, err := os.Stat(target); err == nil {
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("%s is not a regular file (%v)", target, fi.Mode().Type())
+		}
+		mode = fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			uid, gid = int(st.Uid), int(st.Gid)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+
+	dir, base := filepath.Split(target)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".tmp*")
+	if err != nil {
+		return fmt.Errorf("create temporary file: %v", err)
+	}
+	tmpName := tmp.Name()
+	renamed := false
+	defer func() {
+		if err != nil && !renamed {
+			tmp.Close()
+			os.Remove(tmpName)
+		}
+	}()
+
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("write %s: %v", tmpName, err)
+	}
+	// Owner first: chown clears setuid/setgid, so chmod must come after it.
+	if uid >= 0 {
+		if err := tmp.Chown(uid, gid); err != nil {
+			return fmt.Errorf("keep owner %d:%d: %v", uid, gid, err)
+		}
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		return fmt.Errorf("keep mode %v: %v", mode, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %v", tmpName, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("close %s: %v", tmpName, err)
+	}
+	if err := os.Rename(tmpName, target); err != nil {
+		return fmt.Errorf("replace %s: %v", target, err)
+	}
+	renamed = true
+
+	// The new contents are in place; what remains makes the rename itself
+	// durable. Some file systems cannot fsync a directory (EINVAL); the
+	// rename is then as durable as that file system allows.
+	d, derr := os.Open(dir)
+	if derr != nil {
+		return fmt.Errorf("replaced, but open directory for sync: %v", derr)
+	}
+	defer d.Close()
+	if serr := d.Sync(); serr != nil && !errors.Is(serr, syscall.EINVAL) && !errors.Is(serr, syscall.ENOTSUP) {
+		return fmt.Errorf("replaced, but sync directory %s: %v", dir, serr)
+	}
+	return nil
+}

@@ -1,0 +1,190 @@
+package elfio
+
+import (
+	"bytes"
+	"debug/elf"
+	"fmt"
+	"os"
+)
+
+// Compression is how a file is compressed on disk.
+type Compression int
+
+// The compressions kbuild applies to modules (FACTS.md 7).
+const (
+	None Compression = iota
+	Gzip
+	XZ
+	Zstd
+)
+
+// String returns the lower-case name of c, as used in reports.
+func (c Compression) String() string {
+	switch c {
+	case None:
+		return "none"
+	case Gzip:
+		return "gzip"
+	case XZ:
+		return "xz"
+	case Zstd:
+		return "zstd"
+	}
+	return fmt.Sprintf("Compression(%d)", int(c))
+}
+
+// Format is what the decompressed content of a file is.
+type Format int
+
+// The two formats btffilter reads.
+const (
+	// FormatRaw is a bare BTF blob, as in /sys/kernel/btf/vmlinux or pahole's
+	// --btf_encode_detached output.
+	FormatRaw Format = iota
+	// FormatELF is an ELF object: a vmlinux or a kernel module.
+	FormatELF
+)
+
+// String returns "raw" or "elf".
+func (f Format) String() string {
+	switch f {
+	case FormatRaw:
+		return "raw"
+	case FormatELF:
+		return "elf"
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// File is an opened input: its decompressed bytes plus what they are. The
+// fields are read-only for callers; Data is never modified by this package.
+type File struct {
+	Path        string
+	Compression Compression
+	Format      Format
+	// Data is the decompressed content without any appended module signature.
+	Data []byte
+	// Signature is the appended module signature (PKCS#7 blob, struct
+	// module_signature and the "~Module signature appended~\n" marker), nil if
+	// the file carries none.
+	Signature []byte
+	// ELF is parsed from Data; nil for FormatRaw.
+	ELF *elf.File
+}
+
+// MaxDecompressedSize is the largest decompressed content Open accepts. The
+// largest real input, an unstripped vmlinux, is about 500 MB; anything past
+// this limit is treated as a decompression bomb.
+const MaxDecompressedSize = 2 << 30
+
+// decompressLimit is MaxDecompressedSize, lowered by tests to exercise the
+// refusal without producing gigabytes.
+var decompressLimit int64 = MaxDecompressedSize
+
+// Magic numbers that identify an input by its first bytes.
+var (
+	magicGzip = []byte{0x1f, 0x8b}
+	magicXZ   = []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}
+	magicZstd = []byte{0x28, 0xb5, 0x2f, 0xfd}
+	magicELF  = []byte(elf.ELFMAG)
+	// BTF's magic is the u16 0xeB9F in the blob's own byte order.
+	magicBTFLE = []byte{0x9f, 0xeb}
+	magicBTFBE = []byte{0xeb, 0x9f}
+)
+
+// Open reads path, decompresses it if it is gzip, xz or zstd, strips an
+// appended module signature and parses the ELF. Every error starts with path.
+func Open(path string) (*File, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		// os.ReadFile's error already names the path ("open PATH: ...").
+		return nil, err
+	}
+	return parse(path, raw)
+}
+
+// parse is Open on bytes already in memory; path is used only in errors and
+// File.Path. It is the entry point of FuzzOpen, so it must not panic.
+func parse(path string, raw []byte) (*File, error) {
+	f := &File{Path: path}
+	data := raw
+	switch {
+	case bytes.HasPrefix(raw, magicGzip):
+		f.Compression = Gzip
+	case bytes.HasPrefix(raw, magicXZ):
+		f.Compression = XZ
+	case bytes.HasPrefix(raw, magicZstd):
+		f.Compression = Zstd
+	}
+	if f.Compression != None {
+		var err error
+		data, err = decompress(f.Compression, raw, decompressLimit)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+	}
+
+	switch {
+	case bytes.HasPrefix(data, magicELF):
+		f.Format = FormatELF
+	case bytes.HasPrefix(data, magicBTFLE), bytes.HasPrefix(data, magicBTFBE):
+		f.Format = FormatRaw
+		f.Data = data
+		return f, nil
+	case f.Compression != None:
+		return nil, fmt.Errorf("%s: %s content is neither an ELF file nor a raw BTF blob", path, f.Compression)
+	default:
+		return nil, fmt.Errorf("%s: not an ELF file, a raw BTF blob or a compressed module", path)
+	}
+
+	body, sig, err := splitSignature(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	f.Data, f.Signature = body, sig
+
+	ef, err := newELF(body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	f.ELF = ef
+	if err := checkExtents(ef, int64(len(body))); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return f, nil
+}
+
+// newELF parses data with debug/elf. debug/elf is meant to return errors for
+// malformed input, but a panic on some corner it missed must still become an
+// error: btffilter runs over whole distribution trees and one bad file must
+// not take the others down.
+func newELF(data []byte) (ef *elf.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ef, err = nil, fmt.Errorf("malformed ELF: %v", r)
+		}
+	}()
+	ef, err = elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("malformed ELF: %w", err)
+	}
+	return ef, nil
+}
+
+// checkExtents verifies that every section that occupies file bytes lies
+// within the file. debug/elf only reads section contents lazily, so a
+// truncated file would otherwise pass Open and fail (or be rewritten wrongly)
+// much later.
+func checkExtents(ef *elf.File, size int64) error {
+	for i, s := range ef.Sections {
+		if s.Type == elf.SHT_NOBITS || s.Type == elf.SHT_NULL || s.FileSize == 0 {
+			continue
+		}
+		end := s.Offset + s.FileSize
+		if end < s.Offset || end > uint64(size) {
+			return fmt.Errorf("section %s [%d] extends past the end of the file (offset %#x, size %#x, file size %#x): truncated or corrupt",
+				s.Name, i, s.Offset, s.FileSize, size)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,218 @@
+package elfio
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
+	"strings"
+	"testing"
+)
+
+// TestRewrite runs every kind of replacement over every fixture (ELF32 and
+// ELF64, both byte orders, relocatable and linked) and checks all of
+// Rewrite's promises with checkRewrite.
+func TestRewrite(t *testing.T) {
+	type change struct {
+		section string
+		size    func(old int) int
+	}
+	same := func(n int) int { return n }
+	half := func(n int) int { return n / 2 }
+	empty := func(int) int { return 0 }
+	grow := func(n int) int { return 2*n + 13 }
+	cases := []struct {
+		name    string
+		files   []string
+		changes []change
+		wantErr string // "" when the rewrite must succeed
+	}{
+		{"in place", elfFixtures, []change{{".BTF", same}}, ""},
+		{"shrink", []string{"rel-bpfel.o", "rel-bpfeb.o", "rel-i686.o", "rel-mips.o", "rel-zdebug.o"}, []change{{".BTF", half}}, ""},
+		{"shrink to nothing", []string{"rel-bpfel.o", "rel-mips.o"}, []change{{".BTF", empty}}, ""},
+		{"grow and move", []string{"rel-bpfel.o", "rel-bpfeb.o", "rel-i686.o", "rel-mips.o", "rel-zdebug.o"}, []change{{".BTF", grow}}, ""},
+		{"grow one, shrink another", []string{"rel-bpfel.o", "rel-bpfeb.o"}, []change{{".BTF", grow}, {".BTF.ext", half}}, ""},
+		{"grow two", []string{"rel-bpfel.o", "rel-bpfeb.o"}, []change{{".BTF", grow}, {".BTF.ext", grow}}, ""},
+		{"alloc same size", []string{"exec-x86_64", "exec-mips"}, []change{{".BTF", same}, {".BTF_ids", same}}, ""},
+		{"alloc shrink refused", []string{"exec-x86_64", "exec-mips"}, []change{{".BTF", half}}, "SHF_ALLOC"},
+		{"alloc grow refused", []string{"exec-x86_64", "rel-bpfel.o", "rel-i686.o"}, []change{{".text", grow}}, "SHF_ALLOC"},
+		{"compressed refused", []string{"rel-zdebug.o"}, []change{{".debug_info", same}}, "SHF_COMPRESSED"},
+		{"missing section", []string{"rel-i686.o"}, []change{{".BTF.base", same}}, "no section .BTF.base"},
+		{"section names refused", []string{"exec-x86_64", "exec-mips"}, []change{{".shstrtab", same}}, "holds the section names"},
+		{"shared names and symbols table refused", []string{"rel-mips.o", "rel-bpfel.o"}, []change{{".strtab", same}}, "holds the section names"},
+	}
+	for _, tc := range cases {
+		for _, name := range tc.files {
+			t.Run(tc.name+"/"+name, func(t *testing.T) {
+				f := mustParse(t, name, fixture(t, name))
+				before := append([]byte(nil), f.Data...)
+				repl := map[string][]byte{}
+				for i, c := range tc.changes {
+					old := 0
+					if s := f.Section(c.section); s != nil {
+						old = int(s.FileSize)
+					}
+					repl[c.section] = pattern(c.size(old), byte(i*40+3))
+				}
+				out, err := f.Rewrite(repl)
+				if !bytes.Equal(f.Data, before) {
+					t.Fatal("Rewrite modified File.Data")
+				}
+				if tc.wantErr != "" {
+					if err == nil || !strings.HasPrefix(err.Error(), name+": ") || !strings.Contains(err.Error(), tc.wantErr) {
+						t.Fatalf("error = %v, want one starting with %q and mentioning %q", err, name, tc.wantErr)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if msg := checkRewrite(f, out, repl); msg != "" {
+					t.Fatal(msg)
+				}
+				// Writing the same contents again changes nothing: the
+				// sections now have their final sizes and are rewritten in place.
+				again, err := mustParse(t, name, out).Rewrite(repl)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(again, out) {
+					t.Fatal("second identical Rewrite changed the image")
+				}
+			})
+		}
+	}
+}
+
+// TestRewriteLayout pins the exact placement of a moved section on a
+// synthetic file, for both classes and byte orders: appended at the next
+// multiple of sh_addralign past the old end, with sh_offset and sh_size
+// written in the file's own byte order and width.
+func TestRewriteLayout(t *testing.T) {
+	for _, tc := range []struct {
+		class elf.Class
+		bo    binary.ByteOrder
+	}{
+		{elf.ELFCLASS64, binary.LittleEndian},
+		{elf.ELFCLASS64, binary.BigEndian},
+		{elf.ELFCLASS32, binary.LittleEndian},
+		{elf.ELFCLASS32, binary.BigEndian},
+	} {
+		t.Run(tc.class.String()+"/"+tc.bo.String(), func(t *testing.T) {
+			img := buildELF(tc.class, tc.bo, elf.ET_REL, []testSection{
+				{name: ".text", typ: elf.SHT_PROGBITS, flags: elf.SHF_ALLOC | elf.SHF_EXECINSTR, align: 16, data: pattern(40, 1)},
+				{name: ".BTF", typ: elf.SHT_PROGBITS, align: 64, data: pattern(100, 2)},
+				{name: ".comment", typ: elf.SHT_PROGBITS, align: 1, data: pattern(9, 3)},
+			})
+			f := mustParse(t, "synthetic", img)
+			nb := pattern(101, 4)
+			out, err := f.Rewrite(map[string][]byte{".BTF": nb})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msg := checkRewrite(f, out, map[string][]byte{".BTF": nb}); msg != "" {
+				t.Fatal(msg)
+			}
+			wantOff := (uint64(len(img)) + 63) / 64 * 64
+			s := mustParse(t, "result", out).Section(".BTF")
+			if s.Offset != wantOff || s.FileSize != 101 || uint64(len(out)) != wantOff+101 {
+				t.Fatalf(".BTF at %#x size %d, image %d bytes; want %#x, 101, %d", s.Offset, s.FileSize, len(out), wantOff, wantOff+101)
+			}
+		})
+	}
+}
+
+// TestRewriteRaw: a raw blob is its own .BTF.
+func TestRewriteRaw(t *testing.T) {
+	f := mustParse(t, "btf-le.bin", fixture(t, "btf-le.bin"))
+	nb := pattern(10, 5)
+	out, err := f.Rewrite(map[string][]byte{".BTF": nb})
+	if err != nil || !bytes.Equal(out, nb) {
+		t.Fatalf("Rewrite(.BTF) = %x, %v; want %x", out, err, nb)
+	}
+	if _, err := f.Rewrite(map[string][]byte{".BTF_ids": nb}); err == nil || !strings.HasPrefix(err.Error(), "btf-le.bin: ") {
+		t.Fatalf("Rewrite(.BTF_ids) on a raw blob: err = %v, want an error naming the file", err)
+	}
+}
+
+// TestRewriteCorrupt: layouts that parse but would make Rewrite overwrite
+// bytes it must keep are refused before anything is written.
+func TestRewriteCorrupt(t *testing.T) {
+	base := func() []byte {
+		return buildELF(elf.ELFCLASS64, binary.LittleEndian, elf.ET_REL, []testSection{
+			{name: ".text", typ: elf.SHT_PROGBITS, flags: elf.SHF_ALLOC, align: 16, data: pattern(64, 1)},
+			{name: ".BTF", typ: elf.SHT_PROGBITS, align: 4, data: pattern(64, 2)},
+			{name: ".BTF", typ: elf.SHT_PROGBITS, align: 4, data: pattern(8, 2)},
+			{name: ".bss", typ: elf.SHT_NOBITS, flags: elf.SHF_ALLOC | elf.SHF_WRITE, align: 8, data: make([]byte, 32)},
+			{name: ".BTF.ext", typ: elf.SHT_PROGBITS, align: 4, data: pattern(64, 3)},
+			{name: ".comment", typ: elf.SHT_PROGBITS, align: 1, data: pattern(16, 4)},
+		})
+	}
+	// shdr returns the offset of section header i (i counts the null header).
+	shdr := func(img []byte, i int) int { return int(binary.LittleEndian.Uint64(img[0x28:])) + 64*i }
+	cases := []struct {
+		name    string
+		mutate  func(img []byte)
+		section string
+		wantErr string
+	}{
+		{"duplicate name", func([]byte) {}, ".BTF", "appears more than once"},
+		{"nobits", func([]byte) {}, ".bss", "SHT_NOBITS"},
+		{"overlaps .text", func(img []byte) {
+			// Point .BTF.ext at .text's bytes.
+			binary.LittleEndian.PutUint64(img[shdr(img, 5)+24:], binary.LittleEndian.Uint64(img[shdr(img, 1)+24:]))
+		}, ".BTF.ext", "overlaps section .text"},
+		{"overlaps the ELF header", func(img []byte) {
+			binary.LittleEndian.PutUint64(img[shdr(img, 5)+24:], 8)
+		}, ".BTF.ext", "overlaps the ELF header"},
+		{"overlaps the section headers", func(img []byte) {
+			binary.LittleEndian.PutUint64(img[shdr(img, 5)+24:], uint64(shdr(img, 0))-16)
+		}, ".BTF.ext", "overlaps the section header table"},
+		{"another section overlaps the section headers", func(img []byte) {
+			binary.LittleEndian.PutUint64(img[shdr(img, 5)+24:], uint64(shdr(img, 0))+8)
+		}, ".comment", "section .BTF.ext [5] (offset"},
+		{"huge alignment", func(img []byte) {
+			binary.LittleEndian.PutUint64(img[shdr(img, 5)+48:], 1<<40)
+		}, ".BTF.ext", "sh_addralign"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			img := base()
+			tc.mutate(img)
+			f := mustParse(t, "corrupt.o", img)
+			_, err := f.Rewrite(map[string][]byte{tc.section: pattern(100, 9)})
+			if err == nil || !strings.HasPrefix(err.Error(), "corrupt.o: ") || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err = %v, want one naming corrupt.o and saying %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// BenchmarkRewrite measures Rewrite on a vmlinux-sized image (256 MiB of
+// DWARF-like payload, 6 MiB of ALLOC .BTF, a non-ALLOC .BTF_ids-like
+// section): in place at the same size, and with a grown non-ALLOC section
+// that must move.
+func BenchmarkRewrite(b *testing.B) {
+	img := buildELF(elf.ELFCLASS64, binary.LittleEndian, elf.ET_EXEC, []testSection{
+		{name: ".text", typ: elf.SHT_PROGBITS, flags: elf.SHF_ALLOC | elf.SHF_EXECINSTR, addr: 0x1000000, align: 4096, data: make([]byte, 16<<20)},
+		{name: ".BTF", typ: elf.SHT_PROGBITS, flags: elf.SHF_ALLOC, addr: 0x2000000, align: 4, data: pattern(6<<20, 1)},
+		{name: ".debug_info", typ: elf.SHT_PROGBITS, align: 1, data: make([]byte, 256<<20)},
+		{name: ".notes", typ: elf.SHT_PROGBITS, align: 4, data: pattern(64<<10, 2)},
+	})
+	f := mustParse(b, "vmlinux", img)
+	for _, bc := range []struct {
+		name string
+		repl map[string][]byte
+	}{
+		{"in-place", map[string][]byte{".BTF": pattern(6<<20, 3)}},
+		{"move", map[string][]byte{".BTF": pattern(6<<20, 3), ".notes": pattern(65<<10, 4)}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(img)))
+			for b.Loop() {
+				if _, err := f.Rewrite(bc.repl); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

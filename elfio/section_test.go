@@ -1,0 +1,190 @@
+package elfio
+
+import (
+	"debug/elf"
+	"encoding/binary"
+	"strings"
+	"testing"
+)
+
+// TestSectionDataCompressed reads a zlib SHF_COMPRESSED .debug_info: the
+// result has the size the compression header announces, and the DWARF unit
+// header inside it agrees (unit_length + 4 == size for the single CU).
+func TestSectionDataCompressed(t *testing.T) {
+	f := mustParse(t, "rel-zdebug.o", fixture(t, "rel-zdebug.o"))
+	s := f.Section(".debug_info")
+	if s == nil || s.Flags&elf.SHF_COMPRESSED == 0 {
+		t.Fatal(".debug_info missing or not SHF_COMPRESSED: regenerate with sh elfio/testdata/gen.sh")
+	}
+	d, err := f.SectionData(".debug_info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uint64(len(d)) != s.Size || s.Size <= s.FileSize {
+		t.Fatalf("got %d bytes; header says %d uncompressed, %d in the file", len(d), s.Size, s.FileSize)
+	}
+	if unitLen := binary.LittleEndian.Uint32(d); uint64(unitLen)+4 != s.Size {
+		t.Fatalf("DWARF unit_length %d does not span the %d decompressed bytes", unitLen, s.Size)
+	}
+}
+
+// TestSectionErrors: every failure names the file and the section.
+func TestSectionErrors(t *testing.T) {
+	rel := mustParse(t, "rel-i686.o", fixture(t, "rel-i686.o"))
+	raw := mustParse(t, "btf-le.bin", fixture(t, "btf-le.bin"))
+	noBTF := mustParse(t, "plain.o", buildELF(elf.ELFCLASS64, binary.LittleEndian, elf.ET_REL, []testSection{
+		{name: ".text", typ: elf.SHT_PROGBITS, flags: elf.SHF_ALLOC, align: 4, data: pattern(8, 1)},
+		{name: ".bss", typ: elf.SHT_NOBITS, flags: elf.SHF_ALLOC, align: 4, data: make([]byte, 8)},
+	}))
+	cases := []struct {
+		name    string
+		call    func() error
+		wantErr string
+	}{
+		{"missing section", func() error { _, err := rel.SectionData(".BTF.base"); return err }, "rel-i686.o: no section .BTF.base"},
+		{"raw has no sections", func() error { _, err := raw.SectionData(".BTF"); return err }, "btf-le.bin: raw BTF blob has no section .BTF"},
+		{"nobits", func() error { _, err := noBTF.SectionData(".bss"); return err }, "plain.o: section .bss is SHT_NOBITS"},
+		{"no .BTF", func() error { _, err := noBTF.BTF(); return err }, "plain.o: no .BTF section"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.call(); err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+				t.Fatalf("err = %v, want it to start with %q", err, tc.wantErr)
+			}
+		})
+	}
+	if raw.Section(".BTF") != nil || noBTF.Section(".BTF") != nil {
+		t.Fatal("Section returned a section that does not exist")
+	}
+}
+
+// TestSymbols: files without .symtab give an empty, non-nil slice.
+func TestSymbols(t *testing.T) {
+	cases := []struct {
+		name string
+		f    *File
+		want []string // names that must be present; nil means no symbols at all
+	}{
+		{"raw", mustParse(t, "btf-le.bin", fixture(t, "btf-le.bin")), nil},
+		{"no symtab", mustParse(t, "plain.o", buildELF(elf.ELFCLASS32, binary.BigEndian, elf.ET_REL, []testSection{
+			{name: ".text", typ: elf.SHT_PROGBITS, flags: elf.SHF_ALLOC, align: 4, data: pattern(8, 1)},
+		})), nil},
+		{"rel-bpfeb.o", mustParse(t, "rel-bpfeb.o", fixture(t, "rel-bpfeb.o")), []string{"add", "counter"}},
+		{"exec-mips", mustParse(t, "exec-mips", fixture(t, "exec-mips")), []string{"_start", "counter", "__BTF_ID__set__demo"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			syms, err := tc.f.Symbols()
+			if err != nil || syms == nil {
+				t.Fatalf("Symbols() = %v, %v; want a non-nil slice", syms, err)
+			}
+			if tc.want == nil && len(syms) != 0 {
+				t.Fatalf("got %d symbols, want none", len(syms))
+			}
+			have := map[string]bool{}
+			for _, s := range syms {
+				have[s.Name] = true
+			}
+			for _, n := range tc.want {
+				if !have[n] {
+					t.Errorf("symbol %s missing", n)
+				}
+			}
+		})
+	}
+}
+
+// TestSymbolOffset locates symbols in relocatable files (value relative to
+// the section) and linked ones (value is an address), then checks the bytes
+// found there against what the sources put there.
+func TestSymbolOffset(t *testing.T) {
+	cases := []struct {
+		file, sym   string
+		wantSection string
+		wantOff     uint64
+		wantU32     uint32 // the 32-bit word at that offset, in file byte order
+	}{
+		{"rel-bpfel.o", "counter", ".data", 0, 1},
+		{"rel-bpfeb.o", "counter", ".data", 0, 1},
+		{"rel-mips.o", "counter", ".sdata", 0, 1}, // MIPS small data
+		{"exec-x86_64", "__BTF_ID__struct__pair__1", ".BTF_ids", 0, 0},
+		{"exec-x86_64", "__BTF_ID__set__demo", ".BTF_ids", 4, 2},
+		{"exec-mips", "__BTF_ID__set__demo", ".BTF_ids", 4, 2},
+		{"exec-mips", "counter", ".sdata", 0, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file+"/"+tc.sym, func(t *testing.T) {
+			f := mustParse(t, tc.file, fixture(t, tc.file))
+			syms, err := f.Symbols()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sym *elf.Symbol
+			for i := range syms {
+				if syms[i].Name == tc.sym {
+					sym = &syms[i]
+				}
+			}
+			if sym == nil {
+				t.Fatalf("no symbol %s", tc.sym)
+			}
+			sec, off, err := f.SymbolOffset(*sym)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sec != tc.wantSection || off != tc.wantOff {
+				t.Fatalf("SymbolOffset = %s+%#x, want %s+%#x", sec, off, tc.wantSection, tc.wantOff)
+			}
+			d, err := f.SectionData(sec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := f.ByteOrder().Uint32(d[off:]); got != tc.wantU32 {
+				t.Fatalf("word at %s+%#x = %d, want %d", sec, off, got, tc.wantU32)
+			}
+		})
+	}
+}
+
+// TestSymbolOffsetErrors: symbols that do not designate bytes of a section.
+func TestSymbolOffsetErrors(t *testing.T) {
+	exe := mustParse(t, "exec-x86_64", fixture(t, "exec-x86_64"))
+	ids := exe.Section(".BTF_ids")
+	idsIdx := elf.SectionIndex(0)
+	for i, s := range exe.ELF.Sections {
+		if s == ids {
+			idsIdx = elf.SectionIndex(i)
+		}
+	}
+	raw := mustParse(t, "btf-le.bin", fixture(t, "btf-le.bin"))
+	cases := []struct {
+		name    string
+		f       *File
+		sym     elf.Symbol
+		wantErr string
+	}{
+		{"undefined", exe, elf.Symbol{Name: "ext", Section: elf.SHN_UNDEF}, "exec-x86_64: symbol ext is not defined in a section"},
+		{"absolute", exe, elf.Symbol{Name: "abs", Section: elf.SHN_ABS, Value: 5}, "exec-x86_64: symbol abs is not defined in a section"},
+		{"bad index", exe, elf.Symbol{Name: "far", Section: 999}, "exec-x86_64: symbol far is not defined in a section"},
+		{"before section", exe, elf.Symbol{Name: "lo", Section: idsIdx, Value: ids.Addr - 1}, "exec-x86_64: symbol lo at"},
+		{"past section", exe, elf.Symbol{Name: "hi", Section: idsIdx, Value: ids.Addr + ids.Size - 2, Size: 4}, "exec-x86_64: symbol hi (offset 0xe, size 0x4) does not fit"},
+		{"raw", raw, elf.Symbol{Name: "x"}, "btf-le.bin: raw BTF blob has no symbols"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := tc.f.SymbolOffset(tc.sym)
+			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+				t.Fatalf("err = %v, want it to start with %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestCompressionString pins the names used in reports.
+func TestCompressionString(t *testing.T) {
+	for c, want := range map[Compression]string{None: "none", Gzip: "gzip", XZ: "xz", Zstd: "zstd", 9: "Compression(9)"} {
+		if c.String() != want {
+			t.Errorf("%d.String() = %q, want %q", int(c), c.String(), want)
+		}
+	}
+}

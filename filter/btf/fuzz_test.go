@@ -1,0 +1,53 @@
+package btf
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzDecode feeds arbitrary bytes to the decoder, alone and as split BTF on
+// a fixed base. Whatever decodes must encode, decode again to the same
+// records and re-encode to the same bytes; Validate and CheckBaseFit must
+// return, never panic.
+func FuzzDecode(f *testing.F) {
+	base := everyKind(binary.LittleEndian)
+	f.Add(base.Encode())
+	f.Add(everyKind(binary.BigEndian).Encode())
+	files, _ := filepath.Glob("../../testdata/*/*/*.btf")
+	bpf, _ := filepath.Glob("../../testdata/bpf/*.btf")
+	for _, p := range append(files, bpf...) {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, b := range []*Spec{nil, base} {
+			s, err := Decode(data, b)
+			if err != nil {
+				continue
+			}
+			_ = s.Validate()
+			_ = s.CheckBaseFit()
+			for i := range s.Types {
+				s.Name(&s.Types[i])
+			}
+			enc := s.Encode()
+			if len(enc) != s.EncodedLen() {
+				t.Fatalf("EncodedLen %d, Encode %d", s.EncodedLen(), len(enc))
+			}
+			s2, err := Decode(enc, b)
+			if err != nil {
+				t.Fatalf("re-decoding our own encoding: %v", err)
+			}
+			if len(s2.Types) != len(s.Types) {
+				t.Fatalf("%d types, then %d", len(s.Types), len(s2.Types))
+			}
+			if !bytes.Equal(s2.Encode(), enc) {
+				t.Fatal("encoding is not stable")
+			}
+		}
+	})
+}

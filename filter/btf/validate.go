@@ -1,0 +1,317 @@
+package btf
+
+import (
+	"errors"
+	"fmt"
+)
+
+// maxNameLen is the kernel's KSYM_NAME_LEN: the longest identifier a BTF
+// name may be.
+const maxNameLen = 512
+
+// ValidateBlob decodes data and checks it against the rules the kernel
+// applies when it loads BTF (FACTS.md 5): the header, the tiling of its
+// sections, the string section, and every record (Validate).
+func ValidateBlob(data []byte, base *Spec) (*Spec, error) {
+	s, err := Decode(data, base)
+	if err != nil {
+		return nil, err
+	}
+	h := &s.Header
+	if h.Version != 1 {
+		return nil, fmt.Errorf("btf: unsupported version %d", h.Version)
+	}
+	if h.Flags != 0 {
+		return nil, fmt.Errorf("btf: unsupported flags %#x", h.Flags)
+	}
+	for i, b := range h.Tail {
+		if b != 0 {
+			return nil, fmt.Errorf("btf: unknown header byte at offset %#x is %#x, not zero", HeaderLen+i, b)
+		}
+	}
+	if h.TypeOff%4 != 0 {
+		return nil, fmt.Errorf("btf: type section offset %#x is not 4-byte aligned", h.TypeOff)
+	}
+	type span struct {
+		name   string
+		off, n uint64
+	}
+	spans := []span{{"type", uint64(h.TypeOff), uint64(h.TypeLen)}, {"string", uint64(h.StrOff), uint64(h.StrLen)}}
+	if h.HdrLen >= HeaderLenLayout {
+		spans = append(spans, span{"layout", uint64(h.LayoutOff), uint64(h.LayoutLen)})
+	}
+	for i := 1; i < len(spans); i++ {
+		for j := i; j > 0 && spans[j].off < spans[j-1].off; j-- {
+			spans[j], spans[j-1] = spans[j-1], spans[j]
+		}
+	}
+	end := uint64(0)
+	for _, sp := range spans {
+		if sp.off != end {
+			return nil, fmt.Errorf("btf: %s section at %#x leaves a gap or overlap after %#x (unsupported section found)", sp.name, sp.off, end)
+		}
+		end += sp.n
+	}
+	if total := uint64(len(data)) - uint64(h.HdrLen); end != total {
+		return nil, fmt.Errorf("btf: sections end at %#x but the data has %#x bytes after the header (unsupported section found)", end, total)
+	}
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Validate checks the string section and every record of s against the
+// kernel's per-kind rules, and that every type ID it refers to exists.
+func (s *Spec) Validate() error {
+	if err := s.validateStrings(); err != nil {
+		return err
+	}
+	next := s.NextID()
+	for i := range s.Types {
+		id := s.FirstID() + TypeID(i)
+		if err := s.validateType(id, &s.Types[i], next); err != nil {
+			return fmt.Errorf("btf: type [%d] %v: %w", id, s.Types[i].Kind(), err)
+		}
+	}
+	return nil
+}
+
+func (s *Spec) validateStrings() error {
+	str := s.Strings
+	if s.Base != nil && len(str) == 0 {
+		return nil
+	}
+	if len(str) == 0 {
+		return errors.New("btf: string section is empty")
+	}
+	if s.Base == nil && str[0] != 0 {
+		return errors.New("btf: string section does not start with NUL")
+	}
+	if str[len(str)-1] != 0 {
+		return errors.New("btf: string section does not end with NUL")
+	}
+	return nil
+}
+
+func identChar(c byte, first bool) bool {
+	switch {
+	case c == '_', c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		return true
+	case c >= '0' && c <= '9':
+		return !first
+	}
+	return false
+}
+
+// validIdent is the kernel's btf_name_valid_identifier; section names may
+// also hold '.'.
+func validIdent(name []byte, section bool) bool {
+	if len(name) == 0 || len(name) >= maxNameLen {
+		return false
+	}
+	for i, c := range name {
+		if !identChar(c, i == 0) && !(section && (c == '.' || (c >= '0' && c <= '9'))) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Spec) validateType(id TypeID, t *Type, next TypeID) error {
+	name, err := s.strBytes(t.NameOff)
+	if err != nil {
+		return err
+	}
+	k := t.Kind()
+	refErr := error(nil)
+	t.VisitTypeIDs(func(p *uint32) {
+		if refErr == nil && TypeID(*p) >= next {
+			refErr = fmt.Errorf("refers to type ID %d past the last type %d", *p, next-1)
+		}
+	})
+	if refErr != nil {
+		return refErr
+	}
+	strErr := error(nil)
+	t.VisitStrings(func(p *uint32) {
+		if strErr == nil {
+			_, strErr = s.strBytes(*p)
+		}
+	})
+	if strErr != nil {
+		return strErr
+	}
+	needName := func(what string) error {
+		if !validIdent(name, false) {
+			return fmt.Errorf("invalid %s name %q", what, name)
+		}
+		return nil
+	}
+	optName := func(off uint32, what string) error {
+		if off == 0 {
+			return nil
+		}
+		n, _ := s.strBytes(off)
+		if !validIdent(n, false) {
+			return fmt.Errorf("invalid %s name %q", what, n)
+		}
+		return nil
+	}
+	noName := func() error {
+		if t.NameOff != 0 {
+			return fmt.Errorf("has a name %q where none is allowed", name)
+		}
+		return nil
+	}
+	switch k {
+	case KindInt:
+		enc := t.Extra[0]
+		bits, off := enc&0xff, (enc>>16)&0xff
+		if bits > 128 || uint64(off)+uint64(bits) > 8*uint64(t.SizeType) {
+			return fmt.Errorf("invalid int encoding %#x for size %d", enc, t.SizeType)
+		}
+		switch t.SizeType {
+		case 1, 2, 4, 8, 16:
+		default:
+			return fmt.Errorf("invalid int size %d", t.SizeType)
+		}
+		return nil
+	case KindPtr, KindVolatile, KindConst, KindRestrict:
+		return noName()
+	case KindTypedef:
+		return needName("typedef")
+	case KindTypeTag, KindDeclTag:
+		if len(name) == 0 {
+			return errors.New("has no tag value")
+		}
+		if k == KindDeclTag {
+			return s.validateDeclTag(t)
+		}
+		return nil
+	case KindArray:
+		if t.NameOff != 0 || t.SizeType != 0 {
+			return errors.New("has a name or a size")
+		}
+		return nil
+	case KindStruct, KindUnion:
+		if err := optName(t.NameOff, "struct"); err != nil {
+			return err
+		}
+		for i, m := range t.Members() {
+			if err := optName(m.NameOff, "member"); err != nil {
+				return fmt.Errorf("member %d: %w", i, err)
+			}
+		}
+		return nil
+	case KindEnum, KindEnum64:
+		if err := optName(t.NameOff, "enum"); err != nil {
+			return err
+		}
+		switch t.SizeType {
+		case 1, 2, 4, 8:
+		default:
+			return fmt.Errorf("invalid enum size %d", t.SizeType)
+		}
+		step := 2
+		if k == KindEnum64 {
+			step = 3
+		}
+		for i := 0; i < len(t.Extra); i += step {
+			if t.Extra[i] == 0 {
+				return fmt.Errorf("enumerator %d has no name", i/step)
+			}
+			if err := optName(t.Extra[i], "enumerator"); err != nil {
+				return err
+			}
+		}
+		return nil
+	case KindFwd:
+		return needName("forward")
+	case KindFunc:
+		if err := needName("function"); err != nil {
+			return err
+		}
+		if t.KindFlag() || t.Vlen() > 1 {
+			return fmt.Errorf("invalid linkage %d or kind_flag", t.Vlen())
+		}
+		p, err := s.Type(TypeID(t.SizeType))
+		if err != nil || p == nil || p.Kind() != KindFuncProto {
+			return fmt.Errorf("type %d is not a FUNC_PROTO", t.SizeType)
+		}
+		return nil
+	case KindFuncProto:
+		if err := noName(); err != nil {
+			return err
+		}
+		for i, p := range t.Params() {
+			if p.Type == 0 && (i != t.Vlen()-1 || p.NameOff != 0) {
+				return fmt.Errorf("parameter %d is void", i)
+			}
+			if err := optName(p.NameOff, "parameter"); err != nil {
+				return err
+			}
+		}
+		return nil
+	case KindVar:
+		if err := needName("variable"); err != nil {
+			return err
+		}
+		if t.SizeType == 0 || t.Extra[0] > 2 {
+			return fmt.Errorf("void type or invalid linkage %d", t.Extra[0])
+		}
+		return nil
+	case KindDatasec:
+		if !validIdent(name, true) {
+			return fmt.Errorf("invalid section name %q", name)
+		}
+		end := uint64(0)
+		for i := 0; i < len(t.Extra); i += 3 {
+			off, sz := uint64(t.Extra[i+1]), uint64(t.Extra[i+2])
+			if off < end || off+sz > uint64(t.SizeType) {
+				return fmt.Errorf("entry %d at %d size %d is out of order or past the section size %d", i/3, off, sz, t.SizeType)
+			}
+			end = off + sz
+		}
+		return nil
+	case KindFloat:
+		switch t.SizeType {
+		case 2, 4, 8, 12, 16:
+		default:
+			return fmt.Errorf("invalid float size %d", t.SizeType)
+		}
+		return nil
+	}
+	return nil
+}
+
+func (s *Spec) validateDeclTag(t *Type) error {
+	idx := t.ComponentIdx()
+	target, err := s.Type(TypeID(t.SizeType))
+	if err != nil || target == nil {
+		return fmt.Errorf("target %d does not exist", t.SizeType)
+	}
+	switch target.Kind() {
+	case KindStruct, KindUnion:
+		if idx >= int32(target.Vlen()) || idx < -1 {
+			return fmt.Errorf("component index %d out of range", idx)
+		}
+	case KindFunc:
+		if idx < -1 {
+			return fmt.Errorf("component index %d out of range", idx)
+		}
+		if idx >= 0 {
+			p, err := s.Type(TypeID(target.SizeType))
+			if err != nil || p == nil || idx >= int32(p.Vlen()) {
+				return fmt.Errorf("component index %d out of range", idx)
+			}
+		}
+	case KindVar, KindTypedef:
+		if idx != -1 {
+			return fmt.Errorf("component index %d on a %v", idx, target.Kind())
+		}
+	default:
+		return fmt.Errorf("target %d is a %v", t.SizeType, target.Kind())
+	}
+	return nil
+}

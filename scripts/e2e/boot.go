@@ -1,0 +1,292 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"btffilter/scripts/kernels"
+)
+
+// Boot describes one QEMU run.
+type Boot struct {
+	Arch    string    // "amd64" | "arm64"
+	Vmlinux string    // unstripped vmlinux ELF (x86-64 boots it directly; arm64 converted to Image in WorkDir)
+	Modules []string  // module files to insmod in this order (.ko, .ko.xz, .ko.zst, .ko.gz)
+	Fentry  []string  // functions to try to attach fentry to ("func" or "module:func")
+	WorkDir string    // scratch directory (initramfs, probe binary, arm64 Image); one per concurrent Run
+	Log     io.Writer // console output copy (may be nil)
+
+	// StripSignature removes the appended module signature before insmod.
+	// The kernel rejects a module whose signature no longer matches its
+	// bytes (EKEYREJECTED, "Key was rejected by service") even when
+	// signatures are not enforced, while an unsigned module loads and only
+	// taints the kernel. Leave it false to see what a user would see.
+	StripSignature bool
+
+	// Busybox is a static busybox for Arch; empty means
+	// $BTFFILTER_CACHE/busybox/ARCH/busybox, placed there by scripts/setup.sh.
+	Busybox string
+}
+
+// Result is what the guest reported.
+type Result struct {
+	Release   string            // uname -r in the guest
+	Fentry    map[string]string // target -> "ok" or the error text
+	ModuleBTF map[string]bool   // module name -> /sys/kernel/btf/<name> exists
+	Insmod    map[string]string // module name -> "ok" or insmod's error
+	BTFErrors []string          // kernel log lines that mention BTF or module validation
+	Console   string            // the whole serial console
+	BootTime  time.Duration     // QEMU start until /init ran
+	Total     time.Duration     // QEMU start until QEMU exited
+}
+
+// archConfig is how QEMU boots one architecture.
+type archConfig struct {
+	qemu    string
+	machine []string
+	console string
+}
+
+var arches = map[string]archConfig{
+	"amd64": {
+		qemu:    "qemu-system-x86_64",
+		machine: []string{"-cpu", "max"},
+		console: "ttyS0",
+	},
+	"arm64": {
+		qemu: "qemu-system-aarch64",
+		// pauth-impdef: QEMU's own pointer-authentication hash instead of
+		// the architected QARMA, much cheaper under TCG.
+		machine: []string{"-M", "virt", "-cpu", "max,pauth-impdef=on"},
+		console: "ttyAMA0",
+	},
+}
+
+// Run boots b.Vmlinux under QEMU with TCG, loads b.Modules, tries fentry on
+// b.Fentry and returns what the guest reported. The context bounds the whole
+// run (QEMU is killed when it ends). When the guest does not finish, Run
+// returns the partial Result (with the console) together with the error.
+func Run(ctx context.Context, b Boot) (*Result, error) {
+	ac, ok := arches[b.Arch]
+	if !ok {
+		return nil, fmt.Errorf("e2e: unknown arch %q (want amd64 or arm64)", b.Arch)
+	}
+	if b.WorkDir == "" {
+		return nil, errors.New("e2e: WorkDir is empty")
+	}
+	if err := os.MkdirAll(b.WorkDir, 0o755); err != nil {
+		return nil, err
+	}
+	for _, f := range b.Fentry {
+		if !safeWord.MatchString(f) {
+			return nil, fmt.Errorf("e2e: fentry target %q: only letters, digits, _ . : - allowed", f)
+		}
+	}
+	if _, err := os.Stat(b.Vmlinux); err != nil {
+		return nil, fmt.Errorf("e2e: vmlinux: %w", err)
+	}
+	mods, err := loadModules(b.Modules, b.StripSignature)
+	if err != nil {
+		return nil, err
+	}
+	busyboxPath := b.Busybox
+	if busyboxPath == "" {
+		busyboxPath = filepath.Join(kernels.Cache(), "busybox", b.Arch, "busybox")
+	}
+	busybox, err := os.ReadFile(busyboxPath)
+	if err != nil {
+		return nil, fmt.Errorf("e2e: busybox for %s: %w (run scripts/setup.sh)", b.Arch, err)
+	}
+	probePath, err := buildProbe(ctx, b.Arch, b.WorkDir)
+	if err != nil {
+		return nil, err
+	}
+	probe, err := os.ReadFile(probePath)
+	if err != nil {
+		return nil, err
+	}
+	initrd := filepath.Join(b.WorkDir, "initramfs-"+b.Arch+".cpio")
+	if err := writeInitramfs(initrd, busybox, probe, mods, b.Fentry); err != nil {
+		return nil, err
+	}
+	kernel := b.Vmlinux
+	if b.Arch == "arm64" {
+		if kernel, err = arm64Image(ctx, b.Vmlinux, b.WorkDir); err != nil {
+			return nil, err
+		}
+	}
+	args := append([]string{
+		"-accel", "tcg",
+		"-m", "1024",
+		"-smp", "1",
+		"-kernel", kernel,
+		"-initrd", initrd,
+		"-append", "console=" + ac.console + " panic=-1 quiet",
+		"-no-reboot",
+		"-nographic",
+		"-monitor", "none",
+	}, ac.machine...)
+	return runQEMU(ctx, ac.qemu, args, b.Log)
+}
+
+// loadModules decompresses the module files, names them and, if asked,
+// strips their signatures.
+func loadModules(files []string, strip bool) ([]guestModule, error) {
+	var mods []guestModule
+	seen := map[string]string{}
+	for i, p := range files {
+		ko, err := readModule(p)
+		if err != nil {
+			return nil, fmt.Errorf("e2e: %w", err)
+		}
+		info, err := modinfo(p, ko)
+		if err != nil {
+			return nil, fmt.Errorf("e2e: %w", err)
+		}
+		name := info["name"]
+		if name == "" {
+			name = moduleNameFromFile(p)
+		}
+		if !safeWord.MatchString(name) {
+			return nil, fmt.Errorf("e2e: %s: module name %q is not a plain word", p, name)
+		}
+		if prev, dup := seen[name]; dup {
+			return nil, fmt.Errorf("e2e: %s and %s are both module %s", prev, p, name)
+		}
+		seen[name] = p
+		if strip {
+			if ko, _, err = stripSignature(p, ko); err != nil {
+				return nil, fmt.Errorf("e2e: %w", err)
+			}
+		}
+		mods = append(mods, guestModule{
+			name: name,
+			path: fmt.Sprintf("/modules/%02d-%s.ko", i, name),
+			data: ko,
+		})
+	}
+	return mods, nil
+}
+
+// buildProbe compiles scripts/e2e/probe as a static binary for arch. The
+// source is found next to this file, so Run works from any directory of a
+// source checkout.
+func buildProbe(ctx context.Context, arch, workDir string) (string, error) {
+	_, self, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", errors.New("e2e: cannot locate the probe source")
+	}
+	src := filepath.Join(filepath.Dir(self), "probe")
+	out, err := filepath.Abs(filepath.Join(workDir, "probe-"+arch))
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, ".")
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("e2e: build probe for %s: %w\n%s", arch, err, msg)
+	}
+	return out, nil
+}
+
+// arm64Image converts an arm64 vmlinux ELF to the flat Image QEMU boots
+// (its -kernel takes no arm64 ELF with the Linux boot protocol). The result
+// is kept in workDir under a name derived from the vmlinux path, size and
+// modification time, so a changed vmlinux gets a fresh Image.
+func arm64Image(ctx context.Context, vmlinux, workDir string) (string, error) {
+	st, err := os.Stat(vmlinux)
+	if err != nil {
+		return "", fmt.Errorf("e2e: %w", err)
+	}
+	abs, err := filepath.Abs(vmlinux)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%d", abs, st.Size(), st.ModTime().UnixNano()))
+	img := filepath.Join(workDir, "Image-"+hex.EncodeToString(h[:8]))
+	if _, err := os.Stat(img); err == nil {
+		return img, nil
+	}
+	tmp := img + ".tmp"
+	cmd := exec.CommandContext(ctx, "aarch64-linux-gnu-objcopy", "-O", "binary", vmlinux, tmp)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("e2e: objcopy %s to Image: %w\n%s (install binutils-aarch64-linux-gnu: scripts/setup.sh)", vmlinux, err, msg)
+	}
+	return img, os.Rename(tmp, img)
+}
+
+// runQEMU runs QEMU with stdin from /dev/null, reads the console from its
+// stdout line by line and parses the PROBE lines.
+func runQEMU(ctx context.Context, qemu string, args []string, log io.Writer) (*Result, error) {
+	cmd := exec.CommandContext(ctx, qemu, args...)
+	cmd.Stdin = nil // /dev/null: QEMU must never read a terminal
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	// After a kill, do not wait forever for the pipe to drain.
+	cmd.WaitDelay = time.Second
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("e2e: start %s: %w (install it: scripts/setup.sh)", qemu, err)
+	}
+	p := newParser()
+	var console strings.Builder
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
+	for sc.Scan() {
+		l := sc.Text()
+		console.WriteString(l)
+		console.WriteByte('\n')
+		if log != nil {
+			fmt.Fprintln(log, l)
+		}
+		wasBooted := p.booted
+		p.line(l)
+		if !wasBooted && p.booted {
+			p.res.BootTime = time.Since(start)
+		}
+	}
+	scanErr := sc.Err()
+	waitErr := cmd.Wait()
+	p.res.Total = time.Since(start)
+	p.res.Console = console.String()
+	p.res.Release = p.release
+	switch {
+	case ctx.Err() != nil:
+		return p.res, fmt.Errorf("e2e: %s: %w (after %v; last console lines:\n%s)", qemu, ctx.Err(), p.res.Total.Round(time.Millisecond), tail(p.res.Console, 15))
+	case waitErr != nil:
+		return p.res, fmt.Errorf("e2e: %s: %w: %s", qemu, waitErr, strings.TrimSpace(stderr.String()))
+	case scanErr != nil:
+		return p.res, fmt.Errorf("e2e: read console: %w", scanErr)
+	}
+	if err := p.check(); err != nil {
+		return p.res, fmt.Errorf("e2e: %w; last console lines:\n%s", err, tail(p.res.Console, 15))
+	}
+	return p.res, nil
+}
+
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

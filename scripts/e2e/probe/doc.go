@@ -1,0 +1,25 @@
+// Command probe runs inside the test VM that package e2e boots. It tries to
+// attach a minimal fentry program to each named kernel function, reports
+// whether /sys/kernel/btf/MODULE exists for each module named with -btf, and
+// lists the kernel log lines that mention BTF. Every result is one line on
+// standard output that starts with "PROBE ", so the host can pick them out of
+// the serial console among kernel messages.
+//
+// Usage:
+//
+//	probe [-btf MODULE]... [FUNC | MODULE:FUNC]...
+//
+// Output lines, in this order:
+//
+//	PROBE btf MODULE yes|no
+//	PROBE fentry TARGET ok
+//	PROBE fentry TARGET err TEXT
+//	PROBE dmesg-btf-errors N
+//	PROBE dmesg TEXT            (N lines)
+//	PROBE done
+//
+// A MODULE:FUNC target must be found in that module's BTF, and cilium/ebpf
+// resolves fentry targets by name alone (vmlinux first, then modules in load
+// order), so the probe refuses the attach when the name would resolve to a
+// different BTF object than the one asked for.
+package main

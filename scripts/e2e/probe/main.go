@@ -1,0 +1,227 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/rlimit"
+)
+
+// marker starts every line the host parses.
+const marker = "PROBE"
+
+// listFlag collects a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func main() {
+	var modules listFlag
+	flag.Var(&modules, "btf", "report whether /sys/kernel/btf/`MODULE` exists (repeatable)")
+	flag.Parse()
+
+	for _, m := range modules {
+		report("btf", m, btfPresent(m))
+	}
+
+	if err := rlimit.RemoveMemlock(); err != nil {
+		// Kernels >= 5.11 account BPF memory to the cgroup and need no
+		// rlimit change; go on and let the loads themselves fail if needed.
+		fmt.Printf("%s note rlimit %s\n", marker, oneLine(err.Error()))
+	}
+	cache := btf.NewCache()
+	for _, target := range flag.Args() {
+		if err := attach(target, cache); err != nil {
+			report("fentry", target, "err "+oneLine(err.Error()))
+		} else {
+			report("fentry", target, "ok")
+		}
+	}
+
+	lines, err := btfLogLines()
+	if err != nil {
+		fmt.Printf("%s note kmsg %s\n", marker, oneLine(err.Error()))
+	}
+	fmt.Printf("%s dmesg-btf-errors %d\n", marker, len(lines))
+	for _, l := range lines {
+		fmt.Printf("%s dmesg %s\n", marker, l)
+	}
+	fmt.Printf("%s done\n", marker)
+}
+
+// report prints one result line.
+func report(kind, name, result string) {
+	fmt.Printf("%s %s %s %s\n", marker, kind, name, result)
+}
+
+// btfPresent says whether the kernel accepted the BTF of module m.
+func btfPresent(m string) string {
+	if _, err := os.Stat("/sys/kernel/btf/" + m); err == nil {
+		return "yes"
+	}
+	return "no"
+}
+
+// attach loads a program that returns 0 as fentry on target and attaches it,
+// then detaches it again. The program does nothing; the load and attach are
+// what the kernel checks against the target's BTF.
+func attach(target string, cache *btf.Cache) error {
+	fn := target
+	if mod, name, ok := strings.Cut(target, ":"); ok {
+		fn = name
+		if err := checkResolution(mod, name, cache); err != nil {
+			return err
+		}
+	} else if err := inVmlinux(fn, cache); err != nil {
+		// Try to attach all the same: the kernel has the last word.
+		if aerr := load(fn); aerr != nil {
+			return fmt.Errorf("%w; %w", err, aerr)
+		}
+		return fmt.Errorf("%w, yet fentry attached", err)
+	}
+	return load(fn)
+}
+
+// inVmlinux checks that fn is a FUNC of the running kernel's BTF.
+func inVmlinux(fn string, cache *btf.Cache) error {
+	kernel, err := cache.Kernel()
+	if err != nil {
+		return fmt.Errorf("load vmlinux BTF: %w", err)
+	}
+	var f *btf.Func
+	if err := kernel.TypeByName(fn, &f); err != nil {
+		return fmt.Errorf("not found: no FUNC %s in vmlinux BTF (%w)", fn, err)
+	}
+	return nil
+}
+
+// load loads the fentry program for fn and attaches it.
+func load(fn string) error {
+	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
+		Name:       "probe_fentry",
+		Type:       ebpf.Tracing,
+		AttachType: ebpf.AttachTraceFEntry,
+		AttachTo:   fn,
+		License:    "GPL",
+		Instructions: asm.Instructions{
+			asm.Mov.Imm(asm.R0, 0),
+			asm.Return(),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	defer prog.Close()
+	l, err := link.AttachTracing(link.TracingOptions{Program: prog, AttachType: ebpf.AttachTraceFEntry})
+	if err != nil {
+		return fmt.Errorf("attach: %w", err)
+	}
+	return l.Close()
+}
+
+// checkResolution makes sure that resolving fn by name, the way cilium/ebpf
+// does it, lands in module mod: fn must be a FUNC in mod's BTF and in no BTF
+// object searched before it.
+func checkResolution(mod, fn string, cache *btf.Cache) error {
+	var f *btf.Func
+	kernel, err := cache.Kernel()
+	if err != nil {
+		return fmt.Errorf("load vmlinux BTF: %w", err)
+	}
+	if kernel.TypeByName(fn, &f) == nil {
+		return fmt.Errorf("%s is also a FUNC in vmlinux BTF, attach by name would not reach module %s", fn, mod)
+	}
+	it := new(btf.HandleIterator)
+	defer it.Handle.Close()
+	for it.Next() {
+		info, err := it.Handle.Info()
+		if err != nil {
+			return fmt.Errorf("BTF object %d: %w", it.ID, err)
+		}
+		if !info.IsModule() {
+			continue
+		}
+		spec, err := cache.Module(info.Name)
+		if err != nil {
+			return fmt.Errorf("BTF of module %s: %w", info.Name, err)
+		}
+		err = spec.TypeByName(fn, &f)
+		if errors.Is(err, btf.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("look up %s in module %s: %w", fn, info.Name, err)
+		}
+		if info.Name != mod {
+			return fmt.Errorf("%s is first found in module %s, not %s", fn, info.Name, mod)
+		}
+		return nil
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("iterate BTF objects: %w", err)
+	}
+	return fmt.Errorf("no FUNC %s in the BTF of module %s (module BTF loaded: %s)", fn, mod, btfPresent(mod))
+}
+
+// btfLogLines reads the kernel log from /dev/kmsg without blocking and
+// returns the messages that mention BTF or a module that failed validation.
+func btfLogLines() ([]string, error) {
+	// syscall, not os: an O_NONBLOCK os.File may be handed to the runtime
+	// poller, which would wait for new records instead of returning EAGAIN.
+	fd, err := syscall.Open("/dev/kmsg", syscall.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer syscall.Close(fd)
+	var lines []string
+	buf := make([]byte, 8192)
+	for {
+		n, err := syscall.Read(fd, buf)
+		if err == syscall.EPIPE {
+			// Records were overwritten before we read them; the next read
+			// continues with the oldest one still present.
+			continue
+		}
+		if err == syscall.EAGAIN || n == 0 {
+			return lines, nil
+		}
+		if err != nil {
+			return lines, err
+		}
+		if msg, ok := kmsgText(buf[:n]); ok && mentionsBTF(msg) {
+			lines = append(lines, msg)
+		}
+	}
+}
+
+// kmsgText extracts the message of one /dev/kmsg record:
+// "prio,seq,usec,flags[,...];message\n" followed by " KEY=value" lines.
+func kmsgText(rec []byte) (string, bool) {
+	s := string(rec)
+	_, msg, ok := strings.Cut(s, ";")
+	if !ok {
+		return "", false
+	}
+	msg, _, _ = strings.Cut(msg, "\n")
+	return msg, true
+}
+
+// mentionsBTF selects the log lines the host collects as BTF errors.
+func mentionsBTF(msg string) bool {
+	l := strings.ToLower(msg)
+	return strings.Contains(l, "btf") || strings.Contains(l, "failed to validate module")
+}
+
+// oneLine keeps a multi-line error (a verifier log) on one output line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Installs the tools the tests and scripts need on a Debian bookworm machine
+# (run as root) and places static busybox binaries for amd64 and arm64 in the
+# cache, for the QEMU initramfs. Idempotent: when everything is present it
+# only checks and returns.
+#
+# Usage: scripts/setup.sh
+# Environment: BTFFILTER_CACHE (default /var/cache/btffilter)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+packages=(
+	qemu-system-x86 qemu-system-arm busybox-static
+	binutils-aarch64-linux-gnu gcc-aarch64-linux-gnu
+	clang llvm lld dwarves bpftool
+	zstd xz-utils gzip cpio debootstrap file
+	# Also used by scripts/build-fixtures.sh.
+	gcc binutils gcc-arm-linux-gnueabihf openssl
+)
+
+[[ $(id -u) == 0 ]] || bf_die "run as root (apt-get install is needed)"
+export DEBIAN_FRONTEND=noninteractive
+# Other jobs may hold the dpkg lock for a while; wait instead of failing.
+apt_install_opts=(-y -q --no-install-recommends -o DPkg::Lock::Timeout=600)
+
+# --- 1. system packages -----------------------------------------------------
+missing=()
+for p in "${packages[@]}"; do
+	if [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null) != "ii " ]]; then
+		missing+=("$p")
+	fi
+done
+if ((${#missing[@]} == 0)); then
+	bf_step "packages: all ${#packages[@]} installed"
+else
+	bf_step "packages: installing ${missing[*]}"
+	# Lists may be absent (fresh image) or stale (a fixed .deb was replaced on
+	# the mirror): update first when a package has no candidate, and retry
+	# once after an update when the install fails.
+	need_update=0
+	for p in "${missing[@]}"; do
+		cand=$(apt-cache policy "$p" 2>/dev/null | awk '$1 == "Candidate:" { print $2 }')
+		if [[ -z $cand || $cand == "(none)" ]]; then
+			need_update=1
+		fi
+	done
+	if ((need_update)); then
+		bf_step "apt-get update (a package has no candidate)"
+		apt-get -qq -o DPkg::Lock::Timeout=600 update
+	fi
+	if ! apt-get "${apt_install_opts[@]}" install "${missing[@]}" >/tmp/btffilter-setup-apt.log 2>&1; then
+		if ((need_update)); then
+			cat /tmp/btffilter-setup-apt.log >&2
+			bf_die "apt-get install failed"
+		fi
+		bf_step "apt-get update (install failed with the current lists)"
+		apt-get -qq -o DPkg::Lock::Timeout=600 update
+		apt-get "${apt_install_opts[@]}" install "${missing[@]}" >/tmp/btffilter-setup-apt.log 2>&1 ||
+			{
+				cat /tmp/btffilter-setup-apt.log >&2
+				bf_die "apt-get install failed"
+			}
+	fi
+	bf_note "installed (log: /tmp/btffilter-setup-apt.log)"
+fi
+
+# --- 2. amd64 busybox ---------------------------------------------------------
+bb_src=$(dpkg-query -L busybox-static | grep -E '/bin/busybox$' | head -n1)
+[[ -n $bb_src && -x $bb_src ]] || bf_die "busybox-static installs no bin/busybox"
+bb_amd64=$BF_CACHE/busybox/amd64/busybox
+if [[ -x $bb_amd64 ]] && cmp -s "$bb_src" "$bb_amd64"; then
+	bf_step "busybox amd64: $bb_amd64 up to date"
+else
+	mkdir -p "${bb_amd64%/*}"
+	cp "$bb_src" "$bb_amd64.tmp"
+	mv "$bb_amd64.tmp" "$bb_amd64"
+	bf_step "busybox amd64: copied $bb_src to $bb_amd64"
+fi
+
+# --- 3. arm64 busybox, without adding arm64 to dpkg's architectures ----------
+bb_arm64=$BF_CACHE/busybox/arm64/busybox
+if [[ -x $bb_arm64 && $(file -b "$bb_arm64") == *"ARM aarch64"*"statically linked"* ]]; then
+	bf_step "busybox arm64: $bb_arm64 present ($(cat "$BF_CACHE/busybox/arm64/version" 2>/dev/null || echo unknown version))"
+else
+	bf_apt_bookworm arm64
+	bf_apt_ensure_lists
+	ver=$(bf_apt_field busybox-static Version)
+	if [[ -z $ver ]]; then
+		bf_apt_update
+		ver=$(bf_apt_field busybox-static Version)
+	fi
+	[[ -n $ver ]] || bf_die "busybox-static:arm64 not found in $BF_APT_DIR/sources.list"
+	bf_download busybox-static "$ver" arm64 "$BF_CACHE/debs"
+	deb=$BF_CACHE/debs/$(bf_deb_file busybox-static "$ver" arm64)
+	tmp=$(mktemp -d "$BF_CACHE/busybox/.arm64.XXXXXX")
+	dpkg-deb -x "$deb" "$tmp"
+	src=$(find "$tmp" -path '*/bin/busybox' -type f | head -n1)
+	[[ -n $src ]] || bf_die "$deb: no bin/busybox inside"
+	[[ $(file -b "$src") == *"ARM aarch64"* ]] || bf_die "$deb: bin/busybox is not an arm64 binary: $(file -b "$src")"
+	mkdir -p "${bb_arm64%/*}"
+	mv "$src" "$bb_arm64.tmp"
+	mv "$bb_arm64.tmp" "$bb_arm64"
+	printf 'busybox-static %s arm64\n' "$ver" >"$BF_CACHE/busybox/arm64/version"
+	rm -rf "$tmp"
+	bf_step "busybox arm64: $bb_arm64 from busybox-static $ver"
+fi
+
+bf_step "setup done"
