@@ -105,14 +105,27 @@ func (t shdrTable) put(d []byte, f *File, idx int, field, v uint64) {
 //
 // For a raw BTF blob, Rewrite(map[string][]byte{".BTF": b}) returns b.
 func (f *File) Rewrite(sections map[string][]byte) ([]byte, error) {
-	out, err := f.rewrite(sections)
+	out, err := f.rewrite(sections, false)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", f.Path, err)
 	}
 	return out, nil
 }
 
-func (f *File) rewrite(sections map[string][]byte) ([]byte, error) {
+// RewriteInPlace is Rewrite without the copy: it patches f.Data itself,
+// which a vmlinux of several hundred megabytes makes worth it. Afterwards f
+// may only be passed to Encode; on error f.Data may be half patched (the file
+// on disk is untouched either way).
+func (f *File) RewriteInPlace(sections map[string][]byte) ([]byte, error) {
+	out, err := f.rewrite(sections, true)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", f.Path, err)
+	}
+	f.Data = nil
+	return out, nil
+}
+
+func (f *File) rewrite(sections map[string][]byte, inPlace bool) ([]byte, error) {
 	if f.Format == FormatRaw {
 		for name := range sections {
 			if name != ".BTF" {
@@ -214,8 +227,11 @@ func (f *File) rewrite(sections map[string][]byte) ([]byte, error) {
 		}
 	}
 
-	out := make([]byte, len(f.Data), uint64(len(f.Data))+grow)
-	copy(out, f.Data)
+	out := f.Data
+	if !inPlace {
+		out = make([]byte, len(f.Data), uint64(len(f.Data))+grow)
+		copy(out, f.Data)
+	}
 	for _, idx := range order {
 		s, b := f.ELF.Sections[idx], replace[idx]
 		n := uint64(len(b))

@@ -78,6 +78,15 @@ func TestRewrite(t *testing.T) {
 				if !bytes.Equal(again, out) {
 					t.Fatal("second identical Rewrite changed the image")
 				}
+				// RewriteInPlace gives the same image without a copy.
+				g := mustParse(t, name, fixture(t, name))
+				inPlace, err := g.RewriteInPlace(repl)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(inPlace, out) {
+					t.Fatal("RewriteInPlace and Rewrite disagree")
+				}
 			})
 		}
 	}

@@ -114,8 +114,16 @@ const (
 )
 
 // classify tells base BTF (vmlinux, raw blobs) from split BTF (modules, and
-// raw blobs when --base-btf is given).
+// raw blobs when --base-btf is given). An uncompressed ELF is classified from
+// its headers alone: a vmlinux is too big to read twice.
 func classify(path string, haveBase bool) (inputKind, error) {
+	if ef, err := elf.Open(path); err == nil {
+		defer ef.Close()
+		if ef.Type == elf.ET_REL && (ef.Section(".modinfo") != nil || ef.Section(".gnu.linkonce.this_module") != nil) {
+			return kindSplit, nil
+		}
+		return kindBase, nil
+	}
 	f, err := elfio.Open(path)
 	if err != nil {
 		return 0, err
@@ -349,7 +357,7 @@ func (r *runner) processFile(path string, fr *FileReport, base *baseState) (*bas
 	if r.opts.DryRun {
 		return st, nil
 	}
-	image, err := f.Rewrite(sections)
+	image, err := f.RewriteInPlace(sections)
 	if err != nil {
 		return nil, err
 	}

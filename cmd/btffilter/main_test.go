@@ -306,4 +306,3 @@ func TestHelpAndUsage(t *testing.T) {
 		t.Errorf("-o with two files: exit %d %s", code, stderr)
 	}
 }
-

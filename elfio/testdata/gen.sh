@@ -1,10 +1,13 @@
 #!/bin/sh
 # Regenerates the ELF fixtures of package elfio from fixture.c and exec.c.
-# Needs clang, ld.lld and llvm-objcopy (Debian: apt-get install clang lld llvm).
+# Needs clang, ld.lld and llvm-objcopy (Debian: apt-get install clang lld llvm);
+# the committed files were made with Debian 12 clang/lld/llvm 14.0.6.
 # Run from anywhere: sh elfio/testdata/gen.sh
 set -eu
 cd "$(dirname "$0")"
-CFLAGS="-O2 -fno-asynchronous-unwind-tables -fno-ident"
+# Map the build directory so that the bytes do not depend on where the
+# checkout lives (DWARF comp_dir, BTF line info).
+CFLAGS="-O2 -fno-asynchronous-unwind-tables -fno-ident -ffile-prefix-map=$(pwd)=/elfio-testdata"
 
 # ELF64 relocatable objects with a non-ALLOC .BTF, little and big endian.
 clang --target=bpfel $CFLAGS -g -c fixture.c -o rel-bpfel.o
