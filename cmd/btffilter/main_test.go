@@ -44,7 +44,8 @@ func hashFile(t *testing.T, path string) [32]byte {
 	return sha256.Sum256(data)
 }
 
-func funcNames(t *testing.T, path string, base *btf.Spec) map[string]bool {
+// loadBTF reads and checks the BTF of a file (split on base when not nil).
+func loadBTF(t *testing.T, path string, base *btf.Spec) *btf.Spec {
 	t.Helper()
 	f, err := elfio.Open(path)
 	if err != nil {
@@ -58,6 +59,12 @@ func funcNames(t *testing.T, path string, base *btf.Spec) map[string]bool {
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
+	return s
+}
+
+func funcNames(t *testing.T, path string, base *btf.Spec) map[string]bool {
+	t.Helper()
+	s := loadBTF(t, path, base)
 	names := map[string]bool{}
 	for i := range s.Types {
 		if s.Types[i].Kind() == btf.KindFunc {
@@ -67,22 +74,7 @@ func funcNames(t *testing.T, path string, base *btf.Spec) map[string]bool {
 	return names
 }
 
-func decodeBase(t *testing.T, path string) *btf.Spec {
-	t.Helper()
-	f, err := elfio.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := f.BTF()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := btf.Decode(raw, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+func decodeBase(t *testing.T, path string) *btf.Spec { return loadBTF(t, path, nil) }
 
 // TestCompressedModules rewrites the fixture module in place in every
 // container kbuild makes, and checks the result with the real tools.

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"btffilter/elfio"
 	"btffilter/filter/btf"
 	"btffilter/scripts/kernels"
 )
@@ -250,23 +249,6 @@ func checkBpftoolDump(t *testing.T, in, out string, dropped []string) {
 	t.Logf("bpftool: %d entries in, %d out; removed %v", len(ie), len(oe), gone)
 }
 
-func decodeFile(t *testing.T, path string) *btf.Spec {
-	t.Helper()
-	f, err := elfio.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := f.BTF()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := btf.Decode(raw, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // sorted reports whether s is sorted as resolve_btfids sorts vmlinux BTF:
 // anonymous types first, then by name.
 func sorted(s *btf.Spec) bool {
@@ -283,7 +265,7 @@ func sorted(s *btf.Spec) bool {
 
 func checkSortedKept(t *testing.T, in, out string) {
 	t.Helper()
-	a, b := decodeFile(t, in), decodeFile(t, out)
+	a, b := decodeBase(t, in), decodeBase(t, out)
 	if sorted(a) != sorted(b) {
 		t.Fatalf("input sorted %v, output sorted %v", sorted(a), sorted(b))
 	}
@@ -295,7 +277,7 @@ func checkSortedKept(t *testing.T, in, out string) {
 func checkBTFIDSymbols(t *testing.T, in, out string) {
 	t.Helper()
 	resolve := func(path string) (map[string]string, int) {
-		s := decodeFile(t, path)
+		s := decodeBase(t, path)
 		ef, err := elf.Open(path)
 		if err != nil {
 			t.Fatal(err)

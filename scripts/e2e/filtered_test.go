@@ -120,6 +120,17 @@ func TestBootFiltered(t *testing.T) {
 			if n := strings.Count(string(res), "skipping BTF encoding of function"); n < 1+len(out) {
 				t.Fatalf("btffilter removed %d functions, want at least %d:\n%s", n, 1+len(out), res)
 			}
+			// Rewritten compressed modules must still be what kbuild makes:
+			// xz with CRC32 checks, which the kernel's decompressor needs.
+			for _, m := range out {
+				if !strings.HasSuffix(m, ".xz") {
+					continue
+				}
+				list, err := exec.Command("xz", "--robot", "--list", m).Output()
+				if err != nil || !strings.Contains(string(list), "CRC32") {
+					t.Errorf("%s: xz --list: %v\n%s", m, err, list)
+				}
+			}
 			dropped := mustModuleName(t, mods[len(mods)-1]) + ":" + drops[len(drops)-1]
 			targets := []string{"tcp_v4_connect", "do_sys_openat2", keep, dropped}
 			boot, err := Run(bootContext(t), Boot{
