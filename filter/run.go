@@ -2,6 +2,7 @@ package filter
 
 import (
 	"bytes"
+	"context"
 	"debug/elf"
 	"errors"
 	"fmt"
@@ -18,15 +19,20 @@ import (
 
 // Run processes every path and reports on each. It returns an error only when
 // the run cannot start (bad options, an unreadable --base-btf); a file that
-// fails is reported with its error and left as it was.
-func Run(paths []string, opts Options) (*Report, error) {
+// fails is reported with its error and left as it was. When ctx is done
+// (an interrupt), files already being written are finished, no new file is
+// started, and the files not reached are reported as such, untouched.
+func Run(ctx context.Context, paths []string, opts Options) (*Report, error) {
 	if err := opts.check(len(paths)); err != nil {
 		return nil, err
 	}
-	r := &runner{opts: opts, rep: &Report{Files: make([]*FileReport, len(paths))}}
+	r := &runner{ctx: ctx, opts: opts, rep: &Report{Files: make([]*FileReport, len(paths))}}
+	for i, p := range paths {
+		r.rep.Files[i] = &FileReport{Path: p, Removed: []Removed{}, Protected: []Protected{}, Warnings: []string{}}
+	}
+	defer r.markUnreached()
 	kinds := make([]inputKind, len(paths))
 	r.each(len(paths), func(i int) {
-		r.rep.Files[i] = &FileReport{Path: paths[i], Removed: []Removed{}, Protected: []Protected{}, Warnings: []string{}}
 		k, err := classify(paths[i], opts.BaseBTF != "")
 		if err != nil {
 			r.rep.Files[i].Error = err.Error()
@@ -82,11 +88,16 @@ func Run(paths []string, opts Options) (*Report, error) {
 }
 
 type runner struct {
+	ctx  context.Context
 	opts Options
 	rep  *Report
+	// reached marks the files process was called on.
+	mu      sync.Mutex
+	reached map[*FileReport]bool
 }
 
-// each calls fn(0..n-1) on at most opts.Jobs goroutines.
+// each calls fn(0..n-1) on at most opts.Jobs goroutines, and stops handing
+// out indexes once the run's context is done.
 func (r *runner) each(n int, fn func(int)) {
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -99,11 +110,23 @@ func (r *runner) each(n int, fn func(int)) {
 			}
 		}()
 	}
-	for i := 0; i < n; i++ {
+	for i := 0; i < n && r.ctx.Err() == nil; i++ {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
+}
+
+// markUnreached reports the files an interrupt kept the run from.
+func (r *runner) markUnreached() {
+	if r.ctx.Err() == nil {
+		return
+	}
+	for _, fr := range r.rep.Files {
+		if fr.Error == "" && !r.reached[fr] {
+			fr.Error = fr.Path + ": interrupted before it was processed; left as it was"
+		}
+	}
 }
 
 type inputKind int
@@ -197,6 +220,12 @@ func loadBase(path string) (*baseState, error) {
 // process runs the pipeline on one file. For base files (base == nil) it
 // returns the state split files need; it never returns nil for them.
 func (r *runner) process(path string, fr *FileReport, base *baseState) *baseState {
+	r.mu.Lock()
+	if r.reached == nil {
+		r.reached = map[*FileReport]bool{}
+	}
+	r.reached[fr] = true
+	r.mu.Unlock()
 	st, err := r.processFile(path, fr, base)
 	if err != nil {
 		fr.Error = err.Error()

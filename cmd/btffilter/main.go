@@ -4,11 +4,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime"
+	"syscall"
 
 	"btffilter/filter"
 
@@ -55,7 +58,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		opts.BaseBTF = btfBase
 	}
-	rep, err := filter.Run(fs.Args(), opts)
+	// SIGINT and SIGTERM stop the run between files: a file being written
+	// is finished, the others are left as they were.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := filter.Run(ctx, fs.Args(), opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "btffilter: %v\n", err)
 		return 1
