@@ -64,11 +64,19 @@ func writeAtomic(path string, data []byte) (err error) {
 	if dir == "" {
 		dir = "."
 	}
+	removeStaleTemps(dir, base)
 	tmp, err := os.CreateTemp(dir, "."+base+".tmp*")
 	if err != nil {
 		return fmt.Errorf("create temporary file: %v", err)
 	}
 	tmpName := tmp.Name()
+	// The lock, held until the temporary file is renamed or removed, tells a
+	// later run that its writer is alive (see removeStaleTemps).
+	if err := syscall.Flock(int(tmp.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		tmp.Close()
+		os.Remove(tmpName)
+		return fmt.Errorf("lock temporary file: %v", err)
+	}
 	renamed := false
 	defer func() {
 		if err != nil && !renamed {
@@ -92,13 +100,13 @@ func writeAtomic(path string, data []byte) (err error) {
 	if err := tmp.Sync(); err != nil {
 		return fmt.Errorf("sync %s: %v", tmpName, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %v", tmpName, err)
-	}
 	if err := os.Rename(tmpName, target); err != nil {
 		return fmt.Errorf("replace %s: %v", target, err)
 	}
 	renamed = true
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("replaced, but close: %v", err)
+	}
 
 	// The new contents are in place; what remains makes the rename itself
 	// durable. Some file systems cannot fsync a directory (EINVAL); the
@@ -112,4 +120,34 @@ func writeAtomic(path string, data []byte) (err error) {
 		return fmt.Errorf("replaced, but sync directory %s: %v", dir, serr)
 	}
 	return nil
+}
+
+// removeStaleTemps removes the temporary files a killed run left beside
+// base in dir. A writer holds an exclusive lock on its temporary file until
+// it is renamed, so a temporary file that can be locked has no writer left.
+func removeStaleTemps(dir, base string) {
+	names, _ := filepath.Glob(filepath.Join(dir, "."+globEscape(base)+".tmp*"))
+	for _, n := range names {
+		f, err := os.Open(n)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			os.Remove(n)
+		}
+		f.Close()
+	}
+}
+
+// globEscape quotes the characters filepath.Match treats specially.
+func globEscape(s string) string {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '*', '?', '[', '\\':
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
 }

@@ -279,3 +279,37 @@ func runUnprivileged(t *testing.T, base, path string) string {
 	}
 	return out.String()
 }
+
+// TestStaleTemps: a temporary file left by a killed run (nobody holds its
+// lock) is removed by the next write; one whose writer is alive is not.
+func TestStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m [1].ko")
+	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(dir, ".m [1].ko.tmp123")
+	live := filepath.Join(dir, ".m [1].ko.tmp456")
+	other := filepath.Join(dir, ".n.ko.tmp789")
+	for _, p := range []string{stale, live, other} {
+		if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lf, err := os.Open(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.Close()
+	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteAtomic(path, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{stale: false, live: true, other: true} {
+		if _, err := os.Stat(p); (err == nil) != want {
+			t.Errorf("%s exists: %v, want %v", filepath.Base(p), err == nil, want)
+		}
+	}
+}

@@ -13,10 +13,6 @@ import (
 // container the fixtures have: ELF64 and ELF32 objects, raw blobs (split via
 // -B), and a big-endian raw blob (as s390x kernels carry).
 func TestContainers(t *testing.T) {
-	type input struct {
-		base, module string
-		args         []string
-	}
 	bigEndian := func(t *testing.T, dir, name string) string {
 		data, err := os.ReadFile("../../testdata/x86_64/gcc/" + name)
 		if err != nil {
