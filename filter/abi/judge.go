@@ -1,0 +1,161 @@
+package abi
+
+import "fmt"
+
+// RuleName is the stable name of the rule in reports and --rules.
+const RuleName = "abi"
+
+// Outcome is what the rule decides for one FUNC.
+type Outcome uint8
+
+// The outcomes. Refused FUNCs are kept: the kernel never attaches to them,
+// so the trampoline cannot misread them.
+const (
+	Keep Outcome = iota
+	Remove
+	Refused
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Keep:
+		return "keep"
+	case Remove:
+		return "remove"
+	case Refused:
+		return "refused"
+	}
+	return fmt.Sprintf("outcome(%d)", uint8(o))
+}
+
+// Verdict is the rule's decision on one FUNC and its reason.
+type Verdict struct {
+	Outcome Outcome
+	Rule    string // RuleName
+	// Arg is the first argument (0-based) the trampoline misreads, -1 when
+	// none does.
+	Arg int
+	// Model is the trampoline model that decided.
+	Model string
+	// Reason is one sentence: for Remove, the argument, its type and both
+	// locations; for Refused, why the kernel refuses the FUNC.
+	Reason string
+}
+
+// Locate returns where the calling convention of arch puts each argument at
+// function entry (package comment, "The real calling conventions").
+func Locate(arch Arch, args []Arg) ([]Location, error) {
+	for i, a := range args {
+		if err := a.check(); err != nil {
+			return nil, fmt.Errorf("arg %d: %w", i, err)
+		}
+		if a.Class == Void {
+			return nil, fmt.Errorf("arg %d: void parameter", i)
+		}
+	}
+	switch arch {
+	case X86_64:
+		return locateX86(args), nil
+	case ARM64:
+		return locateARM64(args), nil
+	case RISCV64:
+		return locateRISCV64(args), nil
+	}
+	return nil, fmt.Errorf("no calling-convention model for %s", arch)
+}
+
+// Judge decides whether the trampoline of kernel v on arch misreads an
+// argument of fn. A zero v judges with every model of arch: the FUNC is
+// removed if any of them misreads it, refused if all refuse it.
+func Judge(arch Arch, v Version, fn Func) (Verdict, error) {
+	if !v.IsZero() {
+		return judgeOne(arch, v, fn)
+	}
+	ms, ok := models[arch]
+	if !ok {
+		return Verdict{}, fmt.Errorf("no trampoline model for %s", arch)
+	}
+	var first *Verdict
+	for _, m := range ms {
+		v := m.Since
+		if v.IsZero() {
+			v = Version{6, 1}
+		}
+		vd, err := judgeOne(arch, v, fn)
+		if err != nil {
+			return Verdict{}, err
+		}
+		switch {
+		case vd.Outcome == Remove:
+			return vd, nil
+		case first == nil || first.Outcome == Refused && vd.Outcome == Keep:
+			first = &vd
+		}
+	}
+	return *first, nil
+}
+
+// judgeOne applies the model of one kernel version.
+func judgeOne(arch Arch, v Version, fn Func) (Verdict, error) {
+	m, _ := modelFor(arch, v)
+	vd := Verdict{Rule: RuleName, Arg: -1, Model: m.Name}
+	tramp, refusal, err := Trampoline(arch, v, fn)
+	if err != nil {
+		return Verdict{}, err
+	}
+	if refusal != "" {
+		vd.Outcome = Refused
+		vd.Reason = fmt.Sprintf("kernel %s refuses it (%s), so the trampoline never reads it", v, refusal)
+		return vd, nil
+	}
+	real, err := Locate(arch, fn.Params)
+	if err != nil {
+		return Verdict{}, err
+	}
+	for i := range real {
+		if real[i].Equal(tramp[i]) {
+			continue
+		}
+		later := 0
+		for j := i + 1; j < len(real); j++ {
+			if !real[j].Equal(tramp[j]) {
+				later++
+			}
+		}
+		vd.Outcome = Remove
+		vd.Arg = i
+		vd.Reason = fmt.Sprintf("arg %d (%s): ABI passes it %s, trampoline reads %s",
+			i, fn.Params[i].describe(), phrase(arch, real[i]), tramp[i].Format(arch))
+		if later > 0 {
+			vd.Reason += fmt.Sprintf("; %d later argument(s) misread too", later)
+		}
+		vd.Reason += fmt.Sprintf(" (kernel %s, %s)", v, arch)
+		return vd, nil
+	}
+	vd.Outcome = Keep
+	return vd, nil
+}
+
+// phrase says where an argument is: "in x2-x3", "on the stack at [sp+0]",
+// "in a7 and on the stack at [sp+0]", "by reference in x2".
+func phrase(arch Arch, l Location) string {
+	if len(l.Slots) == 0 {
+		return "nowhere (zero-sized)"
+	}
+	if l.ByRef {
+		return "by reference, its address " + phrase(arch, Location{Slots: l.Slots})
+	}
+	if l.inRegs() {
+		return "in " + l.Format(arch)
+	}
+	if l.Slots[0].onStack() {
+		return "on the stack at " + l.Format(arch)
+	}
+	// Registers first, then the stack: RISC-V's a7 split.
+	n := 0
+	for n < len(l.Slots) && !l.Slots[n].onStack() {
+		n++
+	}
+	return "in " + Location{Slots: l.Slots[:n]}.Format(arch) + " and on the stack at " +
+		Location{Slots: l.Slots[n:]}.Format(arch)
+}
