@@ -42,3 +42,9 @@ func (m *IDMap) Identity() bool {
 	}
 	return true
 }
+
+// NewIDMap returns the map that sends first+i to to[i] (0: removed) and IDs
+// below first through base (unchanged when base is nil). It takes to over.
+func NewIDMap(first btf.TypeID, to []btf.TypeID, base *IDMap) *IDMap {
+	return &IDMap{first: first, to: to, Base: base}
+}

@@ -1,0 +1,53 @@
+package dedup
+
+import (
+	"testing"
+
+	"btffilter/filter/btf"
+)
+
+// benchInput is vmlinux 6.1's .BTF concatenated with itself.
+func benchInput(b *testing.B) *btf.Spec {
+	b.Helper()
+	_, v := kernelBTF(b, "6.1-amd64")
+	both, err := Concat(v, v)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return both
+}
+
+// BenchmarkDedup times the whole algorithm on vmlinux 6.1 twice.
+func BenchmarkDedup(b *testing.B) {
+	in := benchInput(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Dedup(in, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchPasses runs the passes up to and including upTo on a fresh state
+// per iteration, so that the difference between two benchmarks is one pass.
+func benchPasses(b *testing.B, upTo int) {
+	in := benchInput(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		d, err := newState(in, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := d.run(in, upTo); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPassSetup(b *testing.B)   { benchPasses(b, passSetup) }
+func BenchmarkPassStrings(b *testing.B) { benchPasses(b, passStrings) }
+func BenchmarkPassPrim(b *testing.B)    { benchPasses(b, passPrim) }
+func BenchmarkPassStruct(b *testing.B)  { benchPasses(b, passStruct) }
+func BenchmarkPassFwd(b *testing.B)     { benchPasses(b, passFwd) }
+func BenchmarkPassRef(b *testing.B)     { benchPasses(b, passRef) }
+func BenchmarkPassCompact(b *testing.B) { benchPasses(b, passCompact) }
