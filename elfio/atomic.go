@@ -86,7 +86,7 @@ func writeAtomic(path string, data []byte) (err error) {
 	}()
 
 	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %v", tmpName, err)
+		return err // *PathError: it names the temporary file
 	}
 	// Owner first: chown clears setuid/setgid, so chmod must come after it.
 	if uid >= 0 {
@@ -98,7 +98,7 @@ func writeAtomic(path string, data []byte) (err error) {
 		return fmt.Errorf("keep mode %v: %v", mode, err)
 	}
 	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %v", tmpName, err)
+		return err // *PathError: it names the temporary file
 	}
 	if err := os.Rename(tmpName, target); err != nil {
 		return fmt.Errorf("replace %s: %v", target, err)
