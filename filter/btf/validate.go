@@ -74,7 +74,7 @@ func (s *Spec) Validate() error {
 			return fmt.Errorf("btf: type [%d] %v: %w", id, s.Types[i].Kind(), err)
 		}
 	}
-	return nil
+	return s.checkLoops()
 }
 
 func (s *Spec) validateStrings() error {
