@@ -8,8 +8,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-scripts/setup.sh
-scripts/fetch-kernels.sh
+bash scripts/setup.sh
+bash scripts/fetch-kernels.sh
 
 echo "== gofmt"
 unformatted=$(gofmt -l .)
