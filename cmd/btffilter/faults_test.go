@@ -106,4 +106,3 @@ func TestCompressionBomb(t *testing.T) {
 	}
 	expectFailure(t, path, "", "-B", fixtureBase, "--drop", "mod_flush")
 }
-
