@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -70,6 +71,9 @@ type File struct {
 	Signature []byte
 	// ELF is parsed from Data; nil for FormatRaw.
 	ELF *elf.File
+
+	// stat is the file as Open found it (nil for parsed bytes).
+	stat os.FileInfo
 }
 
 // MaxDecompressedSize is the largest decompressed content Open accepts. The
@@ -95,12 +99,44 @@ var (
 // Open reads path, decompresses it if it is gzip, xz or zstd, strips an
 // appended module signature and parses the ELF. Every error starts with path.
 func Open(path string) (*File, error) {
-	raw, err := os.ReadFile(path)
+	fh, err := os.Open(path)
 	if err != nil {
-		// os.ReadFile's error already names the path ("open PATH: ...").
+		// The error already names the path ("open PATH: ...").
 		return nil, err
 	}
-	return parse(path, raw)
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := io.ReadAll(fh)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	f, err := parse(path, raw)
+	if err != nil {
+		return nil, err
+	}
+	f.stat = st
+	return f, nil
+}
+
+// CheckUnchanged reports an error when the file at f.Path is no longer the
+// one Open read: replaced (another inode), truncated, grown or written to
+// since. Writing a result over a file someone else changed meanwhile would
+// lose their change.
+func (f *File) CheckUnchanged() error {
+	if f.stat == nil {
+		return nil
+	}
+	now, err := os.Stat(f.Path)
+	if err != nil {
+		return err
+	}
+	if !os.SameFile(f.stat, now) || now.Size() != f.stat.Size() || !now.ModTime().Equal(f.stat.ModTime()) {
+		return fmt.Errorf("%s: changed on disk while it was being processed; left as it is now", f.Path)
+	}
+	return nil
 }
 
 // parse is Open on bytes already in memory; path is used only in errors and

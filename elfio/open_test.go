@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestOpen opens every committed fixture from disk and checks what Open
@@ -251,6 +252,55 @@ func TestDecompressionBomb(t *testing.T) {
 			f, err := parse("ok.ko", compressCLI(t, c, ok))
 			if err != nil || !bytes.Equal(f.Data, ok) {
 				t.Fatalf("input exactly at the limit: err = %v", err)
+			}
+		})
+	}
+}
+
+// TestCheckUnchanged: a file replaced, truncated or rewritten after Open is
+// noticed; an untouched one is not.
+func TestCheckUnchanged(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(t *testing.T, path string)
+	}{
+		{"untouched", nil},
+		{"replaced", func(t *testing.T, path string) {
+			data, _ := os.ReadFile(path)
+			tmp := path + ".new"
+			os.WriteFile(tmp, data, 0o644)
+			if err := os.Rename(tmp, path); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"truncated", func(t *testing.T, path string) {
+			if err := os.Truncate(path, 10); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"rewritten", func(t *testing.T, path string) {
+			data, _ := os.ReadFile(path)
+			data[len(data)-1] ^= 1
+			os.WriteFile(path, data, 0o644)
+			future := time.Now().Add(time.Hour)
+			os.Chtimes(path, future, future)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "rel-bpfel.o")
+			if err := os.WriteFile(path, fixture(t, "rel-bpfel.o"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.change != nil {
+				tc.change(t, path)
+			}
+			err = f.CheckUnchanged()
+			if (err != nil) != (tc.change != nil) {
+				t.Fatalf("CheckUnchanged: %v", err)
 			}
 		})
 	}
