@@ -2,7 +2,9 @@ package filter
 
 import (
 	"errors"
+	"fmt"
 
+	"btffilter/filter/abi"
 	"btffilter/filter/rules"
 )
 
@@ -23,6 +25,25 @@ type Options struct {
 	// StripSignature allows rewriting a signed module, dropping its
 	// signature; without it a signed module that would change is refused.
 	StripSignature bool
+	// Rules is the --rules value: "" (not given), "default", "none" or a
+	// list (rules.ParseSet). Not given, the default rules run unless Drop
+	// is set, in which case only Drop removes.
+	Rules string
+	// DebugInfo is where DWARF comes from when an input has none: a debug
+	// file, or a root searched by build-id and module path
+	// (dwarf.FindDebugInfo).
+	DebugInfo string
+	// Arch names the calling convention of inputs that do not say (raw
+	// BTF): x86_64, arm64, riscv64 and their aliases (abi.ParseArch).
+	Arch string
+	// Kernel is the kernel release (or major.minor) whose trampoline the
+	// abi rule models for inputs that do not carry one (raw BTF, objects
+	// without linux_banner or vermagic). Without it such inputs are judged
+	// with every model of their architecture.
+	Kernel string
+
+	rules rules.Set
+	arch  abi.Arch
 }
 
 func (o *Options) check(nfiles int) error {
@@ -37,6 +58,30 @@ func (o *Options) check(nfiles int) error {
 	}
 	if err := rules.CheckGlobs(o.Keep); err != nil {
 		return err
+	}
+	switch {
+	case o.Rules != "":
+		set, err := rules.ParseSet(o.Rules)
+		if err != nil {
+			return err
+		}
+		o.rules = set
+	case len(o.Drop) > 0:
+		o.rules = rules.Set{}
+	default:
+		o.rules = rules.DefaultSet()
+	}
+	if o.Arch != "" {
+		a, err := abi.ParseArch(o.Arch)
+		if err != nil {
+			return fmt.Errorf("--arch: %w", err)
+		}
+		o.arch = a
+	}
+	if o.Kernel != "" {
+		if _, err := abi.ParseVersion(o.Kernel); err != nil {
+			return fmt.Errorf("--kernel: %w", err)
+		}
 	}
 	if o.Jobs < 1 {
 		o.Jobs = 1

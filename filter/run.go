@@ -292,7 +292,7 @@ func (r *runner) processFile(path string, fr *FileReport, base *baseState) (*bas
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	in := rules.Input{Spec: spec, Drop: r.opts.Drop, Keep: r.opts.Keep}
+	in := rules.Input{Spec: spec, Drop: r.opts.Drop, Keep: r.opts.Keep, Rules: r.opts.rules}
 	if ids != nil {
 		in.BTFIDs = ids.IDs()
 		in.BTFIDFuncs = map[string]bool{}
@@ -300,10 +300,17 @@ func (r *runner) processFile(path string, fr *FileReport, base *baseState) (*bas
 			in.BTFIDFuncs[n] = true
 		}
 	}
+	// The judging rules' inputs: symbols, architecture, kernel version and
+	// DWARF (judge.go).
+	if err := r.judgeInputs(f, fr, &in); err != nil {
+		return nil, err
+	}
 	d, err := rules.Decide(in)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	in.DWARF, in.Ref = nil, nil // the largest structures of the run: let them go
+	fr.Warnings = append(fr.Warnings, d.Warnings...)
 	for _, v := range d.Protected {
 		fr.Protected = append(fr.Protected, Protected{Name: v.Name, Rule: v.Rule, Reason: v.Reason})
 		fr.Warnings = append(fr.Warnings, fmt.Sprintf("%s: rule %s fired but the function is protected (%s)", v.Name, v.Rule, v.Reason))

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"syscall"
 
 	"btffilter/filter"
@@ -18,7 +19,16 @@ import (
 	flag "github.com/spf13/pflag"
 )
 
+// defaultMemoryLimit is the soft heap limit when GOMEMLIMIT is not set. A
+// vmlinux is read whole (about 590 MB) and Go's default GC target would let
+// the heap grow to twice the live data; with this limit the whole 6.1
+// vmlinux is judged within 1 GB peak RSS, at the cost of more GC cycles.
+const defaultMemoryLimit = 800 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -40,6 +50,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVarP(&jsonOut, "json", "j", false, "print the machine report (JSON) on stdout")
 	fs.BoolVarP(&verbose, "verbose", "v", false, "print one line per removed function")
 	fs.IntVar(&opts.Jobs, "jobs", runtime.GOMAXPROCS(0), "files worked on at once; the output is the same for any `N`")
+	fs.StringVar(&opts.Rules, "rules", "", "judging rules: `LIST` of abi, signature, consistent, ambiguous; default; none; +rule/-rule adjust the default (default: all, or none when --drop is given)")
+	fs.StringVar(&opts.DebugInfo, "debuginfo", "", "DWARF from a separate debug file, or a debug root (`PATH`, e.g. /usr/lib/debug) searched by build-id and module path")
+	fs.StringVar(&opts.Arch, "arch", "", "calling convention of inputs that do not say (raw BTF): x86_64, arm64, riscv64")
+	fs.StringVar(&opts.Kernel, "kernel", "", "kernel `RELEASE` whose trampoline the abi rule models, for inputs that do not say (default: every model of the architecture)")
 	fs.BoolVar(&opts.StripSignature, "strip-signature", false, "allow rewriting signed modules, dropping their signature")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: btffilter [flags] FILE...")

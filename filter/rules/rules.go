@@ -1,17 +1,15 @@
 package rules
 
 import (
+	godwarf "debug/dwarf"
 	"fmt"
 	"path"
 	"sort"
 	"strings"
 
+	"btffilter/filter/abi"
 	"btffilter/filter/btf"
-)
-
-// Rule names, stable: scripts match on them.
-const (
-	RuleDrop = "drop"
+	"btffilter/filter/dwarf"
 )
 
 // Verdict is one decision on one FUNC.
@@ -20,6 +18,14 @@ type Verdict struct {
 	Name   string
 	Rule   string
 	Reason string
+}
+
+// Symbol is an ELF function symbol (STT_FUNC). Section is the index of the
+// section defining it: in a relocatable object Value is relative to it.
+type Symbol struct {
+	Name    string
+	Section int
+	Value   uint64
 }
 
 // Input is what the rules look at for one spec.
@@ -31,13 +37,33 @@ type Input struct {
 	// names of its __BTF_ID__func__ symbols.
 	BTFIDs     map[uint32]bool
 	BTFIDFuncs map[string]bool
+	// Rules are the judging rules to apply (drop runs whenever Drop is
+	// set). Rules that need DWARF are skipped when DWARF is nil.
+	Rules Set
+	// DWARF of the file (nil when it has none); Symbols its ELF function
+	// symbols (nil when unknown: the rules that need them do not fire).
+	DWARF   *dwarf.Data
+	Symbols []Symbol
+	// Ref opens Go's reader over the same DWARF, used only to name pointer
+	// targets (pointee.go), and only when some name has code with several
+	// prototypes; it is called at most once. nil, or a nil result,
+	// disables that comparison.
+	Ref func() *godwarf.Data
+	// Arch and Version select the calling convention and the trampoline
+	// model of the abi rule; a zero Version judges with every model of
+	// Arch (the strictest).
+	Arch    abi.Arch
+	Version abi.Version
 }
 
 // Decision lists the FUNCs to remove and the ones a rule fired on but that
-// are protected, both in ID order.
+// are protected, both in ID order, and what the rules could not judge.
 type Decision struct {
 	Remove    []Verdict
 	Protected []Verdict
+	// Warnings are sentences about the run as a whole, such as how many
+	// FUNCs a rule could not judge and why.
+	Warnings []string
 }
 
 // CheckGlobs reports the first malformed glob.
@@ -57,6 +83,14 @@ func match(globs []string, name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// rule is one judging rule: its stable name and its condition, which
+// returns the reason when it fires. Each lives in its own file.
+type rule struct {
+	name       string
+	needsDWARF bool
+	check      func(c *judge, s *subject) (reason string, fired bool)
 }
 
 // Decide applies the rules to every FUNC of in.Spec (its own types, not its
@@ -94,6 +128,13 @@ func Decide(in Input) (*Decision, error) {
 		}
 		return ""
 	}
+	var active []*rule
+	for _, r := range judgeRules {
+		if in.Rules.On[r.name] && (!r.needsDWARF || in.DWARF != nil) {
+			active = append(active, r)
+		}
+	}
+	c := newJudge(in)
 	d := &Decision{}
 	for i := range s.Types {
 		t := &s.Types[i]
@@ -102,11 +143,21 @@ func Decide(in Input) (*Decision, error) {
 		}
 		id := first + btf.TypeID(i)
 		name := s.Name(t)
-		g, ok := match(in.Drop, name)
-		if !ok {
+		var v Verdict
+		if g, ok := match(in.Drop, name); ok {
+			v = Verdict{ID: id, Name: name, Rule: RuleDrop, Reason: "matches --drop " + g}
+		} else if len(active) > 0 {
+			sub := c.subject(id, name, t)
+			for _, r := range active {
+				if reason, fired := r.check(c, sub); fired {
+					v = Verdict{ID: id, Name: name, Rule: r.name, Reason: reason}
+					break
+				}
+			}
+		}
+		if v.Rule == "" {
 			continue
 		}
-		v := Verdict{ID: id, Name: name, Rule: RuleDrop, Reason: "matches --drop " + g}
 		if why := protectedBy(id, name); why != "" {
 			v.Reason += "; kept: " + why
 			d.Protected = append(d.Protected, v)
@@ -114,6 +165,7 @@ func Decide(in Input) (*Decision, error) {
 		}
 		d.Remove = append(d.Remove, v)
 	}
+	d.Warnings = c.warnings()
 	sort.Slice(d.Remove, func(i, j int) bool { return d.Remove[i].ID < d.Remove[j].ID })
 	return d, nil
 }

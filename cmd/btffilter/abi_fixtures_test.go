@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"btffilter/filter"
+)
+
+// The fixture suite of testdata/abi through the whole pipeline: each object
+// judged by `btffilter -n -j --kernel V`, and the removals compared with the
+// hand-derived tables expected-<arch>.tsv (verdict remove: removed by rule
+// abi, and the reason names the table's first misread argument; keep and
+// refused: not removed at all).
+
+var abiFixtures = []struct{ file, table string }{
+	{"x86_64-gcc.o", "expected-x86_64.tsv"},
+	{"x86_64-clang.o", "expected-x86_64.tsv"},
+	{"aarch64-gcc.o", "expected-arm64.tsv"},
+	{"aarch64-clang.o", "expected-arm64.tsv"},
+}
+
+type abiRow struct {
+	verdict string
+	arg     int
+}
+
+func readABITable(t *testing.T, path string) map[[2]string]abiRow {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("%v (run scripts/build-abi-fixtures.sh)", err)
+	}
+	defer f.Close()
+	rows := map[[2]string]abiRow{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		c := strings.Split(line, "\t")
+		if len(c) != 5 {
+			t.Fatalf("%s:%d: %d columns", path, n, len(c))
+		}
+		r := abiRow{verdict: c[2], arg: -1}
+		if c[3] != "-" {
+			if r.arg, err = strconv.Atoi(c[3]); err != nil {
+				t.Fatalf("%s:%d: %v", path, n, err)
+			}
+		}
+		rows[[2]string{c[0], c[1]}] = r
+	}
+	return rows
+}
+
+var reasonArg = regexp.MustCompile(`^arg (\d+) \(`)
+
+func TestABIFixturesPipeline(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "abi")
+	for _, fx := range abiFixtures {
+		table := readABITable(t, filepath.Join(dir, fx.table))
+		for _, kv := range []string{"6.1", "7.2"} {
+			t.Run(fx.file+"/"+kv, func(t *testing.T) {
+				stdout, stderr, code := runCLI(t, "-n", "-j", "--kernel", kv, filepath.Join(dir, fx.file))
+				if code != 0 {
+					t.Fatalf("exit %d: %s", code, stderr)
+				}
+				var rep filter.Report
+				if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+					t.Fatal(err)
+				}
+				fr := rep.Files[0]
+				removed := map[string]filter.Removed{}
+				for _, r := range fr.Removed {
+					removed[r.Name] = r
+				}
+				compared, removes, want := 0, 0, 0
+				for key, row := range table {
+					if key[1] != kv {
+						continue
+					}
+					compared++
+					if row.verdict == "remove" {
+						want++
+					}
+					r, gone := removed[key[0]]
+					delete(removed, key[0])
+					switch {
+					case row.verdict == "remove" && !gone:
+						t.Errorf("%s: kept, the table says remove (arg %d)", key[0], row.arg)
+					case row.verdict == "remove":
+						removes++
+						m := reasonArg.FindStringSubmatch(r.Reason)
+						if r.Rule != "abi" || m == nil || m[1] != strconv.Itoa(row.arg) {
+							t.Errorf("%s: removed by %s (%s), the table says abi, arg %d", key[0], r.Rule, r.Reason, row.arg)
+						}
+					case gone:
+						t.Errorf("%s: removed by %s (%s), the table says %s", key[0], r.Rule, r.Reason, row.verdict)
+					}
+				}
+				for name, r := range removed {
+					t.Errorf("%s: removed by %s (%s) but has no row in %s", name, r.Rule, r.Reason, fx.table)
+				}
+				if compared < 50 || removes != want {
+					t.Errorf("%d rows compared, %d of %d removals found", compared, removes, want)
+				}
+				t.Logf("%s kernel %s: %d functions compared with %s, %d removed by abi", fx.file, kv, compared, fx.table, removes)
+			})
+		}
+	}
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"btffilter/filter"
+	"btffilter/scripts/kernels"
+)
+
+// TestSeparateDebugInfo: stripped, signed modules of the Debian 6.1 image
+// package judged with --debuginfo pointing at the unpacked -dbg package get
+// the same decisions, rule and reason, as the unstripped modules of the
+// -dbg package. The modules are chosen so that the DWARF rules fire on some
+// of them: equal decisions then show the DWARF was found and used.
+func TestSeparateDebugInfo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real kernels are not read in -short mode")
+	}
+	k, err := kernels.Load("6.1-amd64")
+	if err != nil {
+		t.Fatalf("%v (run scripts/fetch-kernels.sh)", err)
+	}
+	mods := []string{"drivers/ata/libata.ko", "fs/nfs/nfsv4.ko", "net/tls/tls.ko", "drivers/virtio/virtio_pci.ko"}
+	judge := func(dir string, extra ...string) *filter.Report {
+		args := append([]string{"-n", "-j", "-B", k.Vmlinux}, extra...)
+		for _, m := range mods {
+			args = append(args, filepath.Join(dir, m))
+		}
+		stdout, stderr, code := runCLI(t, args...)
+		if code != 0 {
+			t.Fatalf("btffilter %s: exit %d: %s", strings.Join(args, " "), code, stderr)
+		}
+		var rep filter.Report
+		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+			t.Fatal(err)
+		}
+		return &rep
+	}
+	stripped := judge(k.Modules, "--debuginfo", filepath.Join(k.Dir, "dbg"))
+	full := judge(k.DbgModules)
+	dwarfRules := 0
+	for i, m := range mods {
+		s, u := stripped.Files[i], full.Files[i]
+		for _, w := range s.Warnings {
+			if strings.Contains(w, "DWARF") || strings.Contains(w, "debug information") {
+				t.Errorf("%s: %s", m, w)
+			}
+		}
+		if len(s.Removed) != len(u.Removed) {
+			t.Errorf("%s: %d removed when stripped with --debuginfo, %d unstripped", m, len(s.Removed), len(u.Removed))
+			continue
+		}
+		for j := range s.Removed {
+			if s.Removed[j] != u.Removed[j] {
+				t.Errorf("%s: stripped %+v, unstripped %+v", m, s.Removed[j], u.Removed[j])
+			}
+			if s.Removed[j].Rule != "ambiguous" {
+				dwarfRules++
+			}
+		}
+		t.Logf("%s: %d functions removed, same decisions", m, len(s.Removed))
+	}
+	if dwarfRules == 0 {
+		t.Error("no removal by a rule that needs DWARF: the comparison shows nothing about --debuginfo")
+	}
+}
