@@ -109,7 +109,7 @@ func Open(path string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := io.ReadAll(fh)
+	raw, err := readAll(fh, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
@@ -119,6 +119,25 @@ func Open(path string) (*File, error) {
 	}
 	f.stat = st
 	return f, nil
+}
+
+// readAll reads r to its end into one allocation of the expected size
+// (io.ReadAll's doubling would need twice the memory of a vmlinux). Files
+// that report no size (sysfs, pipes) are read the ordinary way.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	if size <= 0 || size > decompressLimit {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, size, size+1)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return nil, fmt.Errorf("read: %v (the file shrank while being read?)", err)
+	}
+	// Anything past the size Stat gave: the file grew meanwhile.
+	rest, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	return append(buf, rest...), nil
 }
 
 // CheckUnchanged reports an error when the file at f.Path is no longer the

@@ -25,6 +25,10 @@ type Options struct {
 	// StripSignature allows rewriting a signed module, dropping its
 	// signature; without it a signed module that would change is refused.
 	StripSignature bool
+	// DedupOnly skips the rules (no DWARF is read, nothing is removed) and
+	// only deduplicates the type graph. Otherwise deduplication is the last
+	// step of every rewrite.
+	DedupOnly bool
 	// Rules is the --rules value: "" (not given), "default", "none" or a
 	// list (rules.ParseSet). Not given, the default rules run unless Drop
 	// is set, in which case only Drop removes.

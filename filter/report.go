@@ -8,16 +8,18 @@ type Report struct {
 
 // FileReport is what happened to one file.
 type FileReport struct {
-	Path        string      `json:"path"`
-	Format      string      `json:"format"` // vmlinux, module or raw
-	Arch        string      `json:"arch"`
-	TypesBefore int         `json:"types_before"`
-	TypesAfter  int         `json:"types_after"`
-	BytesBefore int         `json:"bytes_before"`
-	BytesAfter  int         `json:"bytes_after"`
-	Removed     []Removed   `json:"removed"`
-	Protected   []Protected `json:"protected"`
-	Warnings    []string    `json:"warnings"`
+	Path        string    `json:"path"`
+	Format      string    `json:"format"` // vmlinux, module or raw
+	Arch        string    `json:"arch"`
+	TypesBefore int       `json:"types_before"`
+	TypesAfter  int       `json:"types_after"`
+	BytesBefore int       `json:"bytes_before"`
+	BytesAfter  int       `json:"bytes_after"`
+	Removed     []Removed `json:"removed"`
+	// Merged counts the types deduplication merged away.
+	Merged    int         `json:"merged"`
+	Protected []Protected `json:"protected"`
+	Warnings  []string    `json:"warnings"`
 	// Written is true when the file (or -o) was written.
 	Written bool `json:"written"`
 	// Error is set when the file failed; it was then left as it was.

@@ -13,6 +13,7 @@ import (
 	"btffilter/filter/btf"
 	"btffilter/filter/btfids"
 	"btffilter/filter/check"
+	"btffilter/filter/dedup"
 	"btffilter/filter/prune"
 	"btffilter/filter/rules"
 )
@@ -183,6 +184,23 @@ type baseState struct {
 	once    sync.Once
 	checked *check.Base
 	err     error
+
+	dedupOnce sync.Once
+	dedup     *dedup.Base
+	dedupErr  error
+}
+
+// dedupBase returns the base prepared for deduplicating split files: the
+// new base when it changed, else the old one.
+func (b *baseState) dedupBase() (*dedup.Base, error) {
+	b.dedupOnce.Do(func() {
+		s := b.new
+		if s == nil {
+			s = b.old
+		}
+		b.dedup, b.dedupErr = dedup.NewBase(s)
+	})
+	return b.dedup, b.dedupErr
 }
 
 // checker returns the checked form of the base split outputs are verified
@@ -302,12 +320,14 @@ func (r *runner) processFile(path string, fr *FileReport, base *baseState) (*bas
 	}
 	// The judging rules' inputs: symbols, architecture, kernel version and
 	// DWARF (judge.go).
-	if err := r.judgeInputs(f, fr, &in); err != nil {
-		return nil, err
-	}
-	d, err := rules.Decide(in)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	d := &rules.Decision{}
+	if !r.opts.DedupOnly {
+		if err := r.judgeInputs(f, fr, &in); err != nil {
+			return nil, err
+		}
+		if d, err = rules.Decide(in); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
 	}
 	in.DWARF, in.Ref = nil, nil // the largest structures of the run: let them go
 	fr.Warnings = append(fr.Warnings, d.Warnings...)
@@ -317,7 +337,7 @@ func (r *runner) processFile(path string, fr *FileReport, base *baseState) (*bas
 	}
 	rebase := base != nil && !distilled && base.new != nil
 	st := &baseState{path: path, release: kernelRelease(f), old: spec}
-	if len(d.Remove) == 0 && !rebase {
+	if len(d.Remove) == 0 && !rebase && !r.opts.DedupOnly {
 		return st, r.writeUnchanged(f, fr)
 	}
 	popts := prune.Options{Referenced: map[btf.TypeID]bool{}}
@@ -332,11 +352,23 @@ func (r *runner) processFile(path string, fr *FileReport, base *baseState) (*bas
 		remove = append(remove, v.ID)
 		fr.Removed = append(fr.Removed, Removed{Name: v.Name, BTFID: uint32(v.ID), Rule: v.Rule, Reason: v.Reason})
 	}
-	res, err := prune.Remove(spec, remove, popts)
+	// Removal, then deduplication of what is left (split files against
+	// their, possibly new, base), as one map from old IDs to final ones.
+	var dbase *dedup.Base
+	if base != nil && !distilled {
+		if dbase, err = base.dedupBase(); err != nil {
+			return nil, fmt.Errorf("%s: base %s: %w", path, base.path, err)
+		}
+	}
+	res, err := rewriteTypes(spec, remove, popts, dbase)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	newSpec := res.Spec
+	fr.Merged = res.merged
+	if len(remove) == 0 && !rebase && res.merged == 0 {
+		return st, r.writeUnchanged(f, fr)
+	}
+	newSpec := res.spec
 	if sec := f.Section(".BTF"); sec != nil && sec.Flags&elf.SHF_ALLOC != 0 {
 		// The kernel reads vmlinux BTF between linker symbols fixed at
 		// link time: keep the exact size, padding the string section.
@@ -352,7 +384,7 @@ func (r *runner) processFile(path string, fr *FileReport, base *baseState) (*bas
 		if err != nil {
 			return nil, fmt.Errorf("%s: output check failed: %w", path, err)
 		}
-		st.new, st.idMap, st.newRaw = newSpec, res.Map, newRaw
+		st.new, st.idMap, st.newRaw = newSpec, res.idMap, newRaw
 		st.checked = cb
 		st.once.Do(func() {})
 		st.strings = prune.StringIndex(newSpec)
@@ -374,7 +406,7 @@ func (r *runner) processFile(path string, fr *FileReport, base *baseState) (*bas
 	sections := map[string][]byte{".BTF": newRaw}
 	if ids != nil {
 		out, err := ids.Remap(func(old uint32) (uint32, bool) {
-			n, ok := res.Map.Lookup(btf.TypeID(old))
+			n, ok := res.idMap.Lookup(btf.TypeID(old))
 			return uint32(n), ok
 		})
 		if err != nil {
@@ -402,6 +434,9 @@ func (r *runner) processFile(path string, fr *FileReport, base *baseState) (*bas
 	}
 	out, err := f.Encode(image)
 	if err != nil {
+		return nil, err
+	}
+	if err := f.CheckUnchanged(); err != nil {
 		return nil, err
 	}
 	if err := r.write(path, out); err != nil {

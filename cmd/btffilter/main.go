@@ -55,6 +55,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.Arch, "arch", "", "calling convention of inputs that do not say (raw BTF): x86_64, arm64, riscv64")
 	fs.StringVar(&opts.Kernel, "kernel", "", "kernel `RELEASE` whose trampoline the abi rule models, for inputs that do not say (default: every model of the architecture)")
 	fs.BoolVar(&opts.StripSignature, "strip-signature", false, "allow rewriting signed modules, dropping their signature")
+	fs.BoolVar(&opts.DedupOnly, "dedup-only", false, "only deduplicate the type graph (no rules, no DWARF)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: btffilter [flags] FILE...")
 		fs.PrintDefaults()

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"testing"
+
+	"btffilter/filter"
+	"btffilter/scripts/kernels"
+)
+
+func jsonReport(t *testing.T, args ...string) *filter.Report {
+	t.Helper()
+	stdout, stderr, code := runCLI(t, append([]string{"-j"}, args...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep filter.Report
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	return &rep
+}
+
+// TestDedupOnlyRealVmlinux: the shipped 7.2 vmlinux holds 17 identical
+// FUNC_PROTOs (FACTS.md 8); --dedup-only merges them, and the result stays
+// sorted and is idempotent.
+func TestDedupOnlyRealVmlinux(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real kernels are not read in -short mode")
+	}
+	k, err := kernels.Load("7.2-amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "vmlinux")
+	f := jsonReport(t, "--dedup-only", "-o", out, k.Vmlinux).Files[0]
+	if f.TypesBefore != 118487 || f.TypesAfter != 118470 || f.Merged != 17 || len(f.Removed) != 0 || !f.Written {
+		t.Fatalf("report: %+v", f)
+	}
+	if !sorted(decodeBase(t, out)) {
+		t.Fatal("output is not sorted")
+	}
+	checkOnlyBTFChanged(t, k.Vmlinux, out)
+	if g := jsonReport(t, "--dedup-only", out).Files[0]; g.Merged != 0 || g.Written {
+		t.Fatalf("second run: %+v", g)
+	}
+}
+
+// TestDedupOnlyFixtures: modules deduplicated against their base in the same
+// run; the base has nothing to merge.
+func TestDedupOnlyFixtures(t *testing.T) {
+	dir := t.TempDir()
+	vml := copyFile(t, fixtureBase, dir)
+	mod := copyFile(t, fixtureModule, dir)
+	rep := jsonReport(t, "--dedup-only", vml, mod)
+	if rep.Files[0].Merged != 0 || rep.Files[0].Written {
+		t.Errorf("vmlinux-like: %+v", rep.Files[0])
+	}
+	// Whatever the module merges, it must still load against the base.
+	funcNames(t, mod, decodeBase(t, vml))
+	t.Logf("module: %d -> %d types, %d merged", rep.Files[1].TypesBefore, rep.Files[1].TypesAfter, rep.Files[1].Merged)
+}
