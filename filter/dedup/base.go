@@ -25,9 +25,14 @@ func NewBase(base *btf.Spec) (*Base, error) {
 		chain = append(chain, s)
 	}
 	n := int(base.NextID()) - 1
-	b := &Base{spec: base, types: make([]btf.Type, 0, n), strs: prune.StringIndex(base), structs: map[uint32]uint32{}}
-	for i := len(chain) - 1; i >= 0; i-- {
-		b.types = append(b.types, chain[i].Types...)
+	b := &Base{spec: base, strs: prune.StringIndex(base), structs: map[uint32]uint32{}}
+	if len(chain) == 1 {
+		b.types = base.Types // only read, so a plain base is used as it is
+	} else {
+		b.types = make([]btf.Type, 0, n)
+		for i := len(chain) - 1; i >= 0; i-- {
+			b.types = append(b.types, chain[i].Types...)
+		}
 	}
 	b.table = newCandTable(nil, n)
 	for i := range b.types {

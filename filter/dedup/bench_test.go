@@ -28,6 +28,25 @@ func BenchmarkDedup(b *testing.B) {
 	}
 }
 
+// BenchmarkDedupInPlace times Options.InPlace, which consumes its input:
+// each iteration decodes a fresh copy with the timer stopped. Its
+// allocation figures would include the decoding, so they are not reported;
+// scripts/bench-dedup.sh prints what the dedup alone allocates.
+func BenchmarkDedupInPlace(b *testing.B) {
+	raw := benchInput(b).Encode()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		in, err := btf.Decode(raw, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, err := Dedup(in, Options{InPlace: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // benchPasses runs the passes up to and including upTo on a fresh state
 // per iteration, so that the difference between two benchmarks is one pass.
 func benchPasses(b *testing.B, upTo int) {

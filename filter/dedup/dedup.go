@@ -2,6 +2,7 @@ package dedup
 
 import (
 	"fmt"
+	"unsafe"
 
 	"btffilter/filter/btf"
 	"btffilter/filter/prune"
@@ -13,6 +14,15 @@ type Options struct {
 	// NewBase). It is built for the call when nil; preparing it once saves
 	// that work when many split specs share a base.
 	Base *Base
+	// InPlace lets Dedup rewrite the input's types where they are instead
+	// of copying them first, as libbpf's btf__dedup does: the result's
+	// types then live in the input's array, and the input must not be used
+	// again, whether Dedup succeeds or not. It saves a copy of every type
+	// record (40 bytes each), and of the extra words when they lie at
+	// increasing addresses without overlapping, as in decoded specs;
+	// otherwise two types might share them, and they are copied into one
+	// slab.
+	InPlace bool
 }
 
 // Result is a deduplicated spec.
@@ -50,7 +60,8 @@ type state struct {
 	void        btf.Type   // the type of ID 0
 	adjustCanon bool       // the current walk would need to change a base type
 	result      *Result
-	budget      int // types identical may still visit
+	budget      int  // types identical may still visit
+	inPlace     bool // Options.InPlace
 }
 
 // typ returns the type with the given ID (ID 0 is void, kind 0).
@@ -65,8 +76,9 @@ func (d *state) typ(id uint32) *btf.Type {
 }
 
 // Dedup merges the duplicate types of s (see the package comment) and
-// returns the deduplicated spec and the ID map. s is not modified. For split
-// specs only the split part is deduplicated; its base is left as it is.
+// returns the deduplicated spec and the ID map. s is not modified unless
+// opts.InPlace is set. For split specs only the split part is deduplicated;
+// its base is left as it is.
 func Dedup(s *btf.Spec, opts Options) (*Result, error) {
 	d, err := newState(s, opts)
 	if err != nil {
@@ -104,7 +116,7 @@ func newState(s *btf.Spec, opts Options) (*state, error) {
 	} else {
 		b = nil
 	}
-	d := &state{base: b, first: uint32(s.FirstID()), n: uint32(s.NextID())}
+	d := &state{base: b, first: uint32(s.FirstID()), n: uint32(s.NextID()), inPlace: opts.InPlace}
 	if b != nil {
 		d.bt = b.types
 	}
@@ -163,37 +175,94 @@ func (d *state) run(s *btf.Spec, upTo int) error {
 	return err
 }
 
-// copyOwn copies s's types into one private slab, and checks that every
-// referenced ID exists so that the passes can index without checks.
+// copyOwn copies s's types into one private array and one slab of extra
+// words (with Options.InPlace it takes s's own, see there), and checks that
+// every referenced ID exists so that the passes can index without checks.
+// The copy is what the passes rewrite, and its kept types become the
+// output, so it is made once and nothing else is.
 func (d *state) copyOwn(s *btf.Spec) error {
-	words := 0
-	for i := range s.Types {
-		words += len(s.Types[i].Extra)
+	if d.inPlace {
+		d.own = s.Types
+	} else {
+		d.own = make([]btf.Type, len(s.Types))
+		copy(d.own, s.Types)
 	}
-	slab := make([]uint32, words)
-	d.own = make([]btf.Type, len(s.Types))
-	for i := range s.Types {
-		t := s.Types[i]
-		n := copy(slab, t.Extra)
-		if t.Extra != nil {
-			t.Extra = slab[:n:n]
+	// Records are values and never share memory; extra words may, in
+	// specs built by hand. Unless their addresses rule that out, every
+	// type gets its own in a new slab.
+	if !d.inPlace || !disjointExtras(d.own) {
+		words := 0
+		for i := range d.own {
+			words += len(d.own[i].Extra)
 		}
-		slab = slab[n:]
-		d.own[i] = t
-		if !wellFormed(&d.own[i]) {
+		slab := make([]uint32, words)
+		for i := range d.own {
+			t := &d.own[i]
+			if t.Extra != nil {
+				n := copy(slab, t.Extra)
+				t.Extra = slab[:n:n]
+				slab = slab[n:]
+			}
+		}
+	}
+	for i := range d.own {
+		t := &d.own[i]
+		if !wellFormed(t) {
 			return fmt.Errorf("dedup: type [%d] %v: vlen %d does not match its %d extra words", d.first+uint32(i), t.Kind(), t.Vlen(), len(t.Extra))
 		}
-		var bad uint32
-		d.own[i].VisitTypeIDs(func(p *uint32) {
-			if *p >= d.n && bad == 0 {
-				bad = *p
-			}
-		})
-		if bad != 0 {
+		if bad := maxRef(t); bad >= d.n {
 			return fmt.Errorf("dedup: type [%d] %v refers to type %d, past the last type %d", d.first+uint32(i), t.Kind(), bad, d.n-1)
 		}
 	}
 	return nil
+}
+
+// disjointExtras reports whether the extra words of types lie at increasing
+// addresses without overlapping, so that rewriting one type's words never
+// changes another's. Decoded specs always pass: their records are cut in
+// order from one array.
+func disjointExtras(types []btf.Type) bool {
+	var end uintptr
+	for i := range types {
+		x := types[i].Extra
+		if len(x) == 0 {
+			continue
+		}
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(x)))
+		if start < end {
+			return false
+		}
+		end = start + uintptr(len(x))*unsafe.Sizeof(x[0])
+	}
+	return true
+}
+
+// maxRef returns the highest type ID well-formed t refers to (0 for none).
+// It is VisitTypeIDs unrolled: a callback per type costs more than the
+// check does.
+func maxRef(t *btf.Type) uint32 {
+	var m uint32
+	switch t.Kind() {
+	case btf.KindPtr, btf.KindTypedef, btf.KindVolatile, btf.KindConst, btf.KindRestrict,
+		btf.KindFunc, btf.KindVar, btf.KindTypeTag, btf.KindDeclTag:
+		m = t.SizeType
+	case btf.KindArray:
+		m = max(t.Extra[0], t.Extra[1])
+	case btf.KindStruct, btf.KindUnion:
+		for j := 1; j < len(t.Extra); j += 3 {
+			m = max(m, t.Extra[j])
+		}
+	case btf.KindFuncProto:
+		m = t.SizeType
+		for j := 1; j < len(t.Extra); j += 2 {
+			m = max(m, t.Extra[j])
+		}
+	case btf.KindDatasec:
+		for j := 0; j < len(t.Extra); j += 3 {
+			m = max(m, t.Extra[j])
+		}
+	}
+	return m
 }
 
 // wellFormed reports whether t's extra words are what its kind and vlen
@@ -242,60 +311,79 @@ func (d *state) resolveFwd(id uint32) uint32 {
 }
 
 // compact keeps the canonical own types in order, renumbers them and
-// rewrites every reference.
+// rewrites every reference. It needs no new arrays but the result's: the
+// new IDs go into hypot, whose walks are over, and the ID map is built in mp.
 func (d *state) compact(s *btf.Spec, strs []byte) (*Result, error) {
-	newID := make([]btf.TypeID, len(d.own))
-	kept := 0
-	for i := range d.own {
-		id := d.first + uint32(i)
+	d.table = nil // no longer needed; let it go before the result is built
+	// Every chain of representatives is cut short to its end, so that a
+	// type's final representative is mp[id] from here on.
+	for id := uint32(1); id < d.n; id++ {
+		d.mp[id] = d.resolve(id)
+	}
+	newID := d.hypot // newID[id] for own canonical IDs, 0 for the others
+	kept := uint32(0)
+	for id := d.first; id < d.n; id++ {
+		newID[id] = 0
 		if d.mp[id] == id {
-			newID[i] = btf.TypeID(d.first + uint32(kept))
+			newID[id] = d.first + kept
 			kept++
 		}
 	}
-	final := func(old uint32) (uint32, bool) {
-		r := d.resolve(old)
-		if r < d.first {
-			return r, true
+	// final returns the new ID of old's representative, 0 when it has
+	// none (old is below n: copyOwn checked every reference).
+	final := func(old uint32) uint32 {
+		r := d.mp[old]
+		if r > maxID {
+			return 0
 		}
-		n := newID[r-d.first]
-		return uint32(n), n != 0
+		if r < d.first {
+			return r
+		}
+		return newID[r]
 	}
 	// The kept types move to the front of own, in place: a kept type's
 	// new index is never above its old one.
 	types := d.own[:0]
 	var err error
+	var id uint32
+	rewrite := func(p *uint32) {
+		n := final(*p)
+		if n == 0 && *p != 0 && err == nil {
+			err = fmt.Errorf("dedup: type [%d] refers to type %d, which has no representative", id, *p)
+		}
+		*p = n
+	}
 	for i := range d.own {
-		id := d.first + uint32(i)
+		id = d.first + uint32(i)
 		if d.mp[id] != id {
 			continue
 		}
-		t := d.own[i]
-		t.VisitTypeIDs(func(p *uint32) {
-			n, ok := final(*p)
-			if !ok && err == nil {
-				err = fmt.Errorf("dedup: type [%d] refers to type %d, which has no representative", id, *p)
-			}
-			*p = n
-		})
-		types = append(types, t)
+		// Rewritten where it is: a local copy would escape through
+		// VisitTypeIDs's callback and cost an allocation per type.
+		d.own[i].VisitTypeIDs(rewrite)
+		types = append(types, d.own[i])
 	}
 	if err != nil {
 		return nil, err
 	}
-	to := make([]btf.TypeID, len(d.own))
-	for i := range d.own {
-		n, ok := final(d.first + uint32(i))
-		if !ok {
-			return nil, fmt.Errorf("dedup: type [%d] has no representative", d.first+uint32(i))
+	// mp becomes the ID map: own ID -> final new ID.
+	for id := d.first; id < d.n; id++ {
+		n := final(id)
+		if n == 0 {
+			return nil, fmt.Errorf("dedup: type [%d] has no representative", id)
 		}
-		to[i] = btf.TypeID(n)
+		d.mp[id] = n
+	}
+	// btf.TypeID is a uint32, so the map can use mp's memory as it is.
+	var to []btf.TypeID
+	if d.n > d.first {
+		to = unsafe.Slice((*btf.TypeID)(unsafe.Pointer(&d.mp[d.first])), d.n-d.first)
 	}
 	h := s.Header
 	out := &btf.Spec{Order: s.Order, Header: h, Types: types, Strings: strs, Layout: s.Layout, Base: s.Base}
 	return &Result{
 		Spec:   out,
 		Map:    prune.NewIDMap(s.FirstID(), to, nil),
-		Merged: len(d.own) - kept,
+		Merged: len(d.own) - int(kept),
 	}, nil
 }

@@ -35,6 +35,7 @@ func FuzzDedup(f *testing.F) {
 		if _, err := btf.ValidateBlob(res.Spec.Encode(), nil); err != nil {
 			t.Fatalf("output does not validate: %v", err)
 		}
+		sameInPlace(t, data, nil, Options{}, res)
 		for i := range in.Types {
 			if _, ok := res.Map.Lookup(in.FirstID() + btf.TypeID(i)); !ok {
 				t.Fatalf("type [%d] is not in the ID map", i+1)

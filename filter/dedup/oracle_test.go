@@ -199,5 +199,35 @@ func compareLoadable(t *testing.T, s *btf.Spec, loadable bool) (merged int) {
 	}
 	checkOutput(t, in, res, nil, loadable)
 	sameSequence(t, res.Spec, theirs)
+	sameInPlace(t, raw, nil, Options{}, res)
 	return res.Merged
+}
+
+// sameInPlace dedups a fresh decode of raw (split on base when not nil)
+// with Options.InPlace and requires the bytes and the ID map of want, the
+// result of the copying mode.
+func sameInPlace(t testing.TB, raw []byte, base *btf.Spec, opts Options, want *Result) {
+	t.Helper()
+	in, err := btf.Decode(raw, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.InPlace = true
+	got, err := Dedup(in, opts)
+	if err != nil {
+		t.Fatalf("in place: %v", err)
+	}
+	if !bytes.Equal(got.Spec.Encode(), want.Spec.Encode()) {
+		t.Fatalf("in place: the output differs from the copying mode's")
+	}
+	if got.Merged != want.Merged {
+		t.Fatalf("in place: %d merged, copying mode %d", got.Merged, want.Merged)
+	}
+	for id := in.FirstID(); id < in.NextID(); id++ {
+		a, okA := got.Map.Lookup(id)
+		b, okB := want.Map.Lookup(id)
+		if a != b || okA != okB {
+			t.Fatalf("in place: type [%d] maps to %d (%v), copying mode to %d (%v)", id, a, okA, b, okB)
+		}
+	}
 }

@@ -178,6 +178,7 @@ func TestVmlinuxFacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sameInPlace(t, both.Encode(), nil, Options{}, twice)
 	vars := 0
 	for i := range v.Types {
 		if k := v.Types[i].Kind(); k == btf.KindVar || k == btf.KindDatasec {
@@ -237,6 +238,7 @@ func TestSplitModules(t *testing.T) {
 			t.Fatalf("%s: %v", path, err)
 		}
 		checkOutput(t, m, res, base, true)
+		sameInPlace(t, m.Encode(), base.Spec, Options{Base: prepared}, res)
 		theirsRaw, _ := libbpfDedup(t, m.Encode(), rawBase)
 		theirs, err := btf.Decode(theirsRaw, base.Spec)
 		if err != nil {

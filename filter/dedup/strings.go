@@ -3,6 +3,7 @@ package dedup
 import (
 	"bytes"
 	"fmt"
+	"hash/maphash"
 	"unsafe"
 
 	"btffilter/filter/btf"
@@ -18,22 +19,20 @@ func (d *state) dedupStrings(s *btf.Spec) ([]byte, error) {
 	strBase := s.StrBase()
 	old := s.Strings
 	out := make([]byte, 0, len(old))
-	// Strings are keyed by content; the keys alias old, which is not
-	// modified while the map lives.
-	intern := make(map[string]uint32, len(d.own)/2)
 	if s.Base == nil {
 		out = append(out, 0)
-		intern[""] = 0
 	}
-	cache := newOffMap(len(d.own))
+	// Real BTF refers to each string a few times over: a table for a
+	// quarter of the references rarely grows.
+	refs := 0
+	for i := range d.own {
+		refs += 1 + len(d.own[i].Extra)/3
+	}
+	tab := newStrTable(refs / 4)
 	var err error
 	rewrite := func(p *uint32, id uint32) {
 		off := *p
 		if off == 0 || off < strBase {
-			return
-		}
-		if n, ok := cache.get(off); ok {
-			*p = n
 			return
 		}
 		rel := off - strBase
@@ -51,23 +50,19 @@ func (d *state) dedupStrings(s *btf.Spec) ([]byte, error) {
 			return
 		}
 		str := old[rel : int(rel)+end]
-		key := unsafe.String(unsafe.SliceData(str), len(str))
-		if len(str) == 0 {
-			key = ""
+		if len(str) == 0 && s.Base == nil {
+			*p = 0
+			return
 		}
-		n, ok := uint32(0), false
 		if d.base != nil {
-			n, ok = d.base.strs[key]
-		}
-		if !ok {
-			if n, ok = intern[key]; !ok {
-				n = strBase + uint32(len(out))
-				out = append(append(out, str...), 0)
-				intern[key] = n
+			if n, ok := d.base.strs[unsafe.String(unsafe.SliceData(str), len(str))]; ok {
+				*p = n
+				return
 			}
 		}
-		cache.put(off, n)
-		*p = n
+		var n uint32
+		out, n = tab.intern(out, str)
+		*p = strBase + n
 	}
 	for i := range d.own {
 		t := &d.own[i]
@@ -88,4 +83,63 @@ func (d *state) dedupStrings(s *btf.Spec) ([]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// strTable finds strings already in the new string table by content. Its
+// slots hold offsets into that table, plus one so that 0 marks an empty
+// slot: four bytes a string, and the strings themselves are not copied.
+type strTable struct {
+	slots []uint32
+	count int
+	seed  maphash.Seed
+}
+
+func newStrTable(hint int) *strTable {
+	n := 16
+	for n < 2*hint {
+		n *= 2
+	}
+	return &strTable{slots: make([]uint32, n), seed: maphash.MakeSeed()}
+}
+
+// intern returns the offset of str in out, appending str and its NUL to
+// out when out does not hold it yet.
+func (t *strTable) intern(out, str []byte) ([]byte, uint32) {
+	mask := uint64(len(t.slots) - 1)
+	for i := maphash.Bytes(t.seed, str) & mask; ; i = (i + 1) & mask {
+		v := t.slots[i]
+		if v == 0 {
+			n := uint32(len(out))
+			out = append(append(out, str...), 0)
+			t.slots[i] = n + 1
+			t.count++
+			if 2*t.count > len(t.slots) {
+				t.grow(out)
+			}
+			return out, n
+		}
+		at := int(v - 1)
+		if at+len(str) < len(out) && out[at+len(str)] == 0 && bytes.Equal(out[at:at+len(str)], str) {
+			return out, v - 1
+		}
+	}
+}
+
+// grow doubles the slots; the strings are found again in out.
+func (t *strTable) grow(out []byte) {
+	old := t.slots
+	t.slots = make([]uint32, 2*len(old))
+	mask := uint64(len(t.slots) - 1)
+	for _, v := range old {
+		if v == 0 {
+			continue
+		}
+		at := int(v - 1)
+		end := at + bytes.IndexByte(out[at:], 0)
+		i := maphash.Bytes(t.seed, out[at:end]) & mask
+		for t.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = v
+	}
 }

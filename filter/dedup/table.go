@@ -5,33 +5,41 @@ package dedup
 // share to merge; equal keys do not imply equal types, so callers compare
 // each candidate. A table may extend a read-only parent (the base's), whose
 // candidates come first: base IDs are lower than split IDs.
+//
+// The table is a chained hash table on flat arrays: a bucket holds a list of
+// entries in insertion order, entries of several keys may share a bucket,
+// and a lookup skips those whose key differs. An entry costs 16 bytes and a
+// bucket 8, with no per-entry allocation.
 type candTable struct {
-	parent *candTable
-	slots  []slot // open addressing, length a power of two
-	count  int
-	next   []uint32 // next[e] is the entry after e under the same key; 0 ends
-	ids    []uint32 // ids[e] is entry e's type ID; entry 0 is unused
+	parent  *candTable
+	heads   []uint32 // heads[b]: first entry of bucket b; 0 when empty
+	tails   []uint32 // tails[b]: last entry of bucket b
+	entries []entry  // entry 0 is unused
 }
 
-type slot struct {
-	key        uint64
-	head, tail uint32 // entry indexes; head 0 marks an empty slot
+// entry is one candidate; its fields share a cache line, as a lookup reads
+// them together.
+type entry struct {
+	key  uint64
+	id   uint32 // the candidate's type ID
+	next uint32 // the entry after this one in its bucket; 0 ends
 }
 
+// newCandTable makes a table for about hint entries; it grows past that.
 func newCandTable(parent *candTable, hint int) *candTable {
 	n := 16
-	for n < 2*hint {
+	for n < hint {
 		n *= 2
 	}
 	return &candTable{
-		parent: parent,
-		slots:  make([]slot, n),
-		next:   make([]uint32, 1, hint+1),
-		ids:    make([]uint32, 1, hint+1),
+		parent:  parent,
+		heads:   make([]uint32, n),
+		tails:   make([]uint32, n),
+		entries: make([]entry, 1, hint+1),
 	}
 }
 
-// mix spreads a key over the slot index bits.
+// mix spreads a key over the bucket index bits.
 func mix(k uint64) uint64 {
 	k ^= k >> 33
 	k *= 0xff51afd7ed558ccd
@@ -39,124 +47,60 @@ func mix(k uint64) uint64 {
 	return k
 }
 
-// first returns the first entry under key, or 0.
-func (c *candTable) first(key uint64) uint32 {
-	mask := uint64(len(c.slots) - 1)
-	for i := mix(key) & mask; ; i = (i + 1) & mask {
-		s := &c.slots[i]
-		if s.head == 0 {
-			return 0
-		}
-		if s.key == key {
-			return s.head
-		}
-	}
-}
+// bucket returns key's bucket index.
+func (c *candTable) bucket(key uint64) uint64 { return mix(key) & uint64(len(c.heads)-1) }
 
 // add files id under key, after the IDs already there.
 func (c *candTable) add(key uint64, id uint32) {
-	if 2*(c.count+1) > len(c.slots) {
+	if len(c.entries) > 2*len(c.heads) {
 		c.grow()
 	}
-	e := uint32(len(c.ids))
-	c.ids = append(c.ids, id)
-	c.next = append(c.next, 0)
-	mask := uint64(len(c.slots) - 1)
-	for i := mix(key) & mask; ; i = (i + 1) & mask {
-		s := &c.slots[i]
-		if s.head == 0 {
-			*s = slot{key: key, head: e, tail: e}
-			c.count++
-			return
-		}
-		if s.key == key {
-			c.next[s.tail] = e
-			s.tail = e
-			return
-		}
+	e := uint32(len(c.entries))
+	c.entries = append(c.entries, entry{key: key, id: id})
+	c.link(e)
+}
+
+// link appends entry e to the end of its bucket.
+func (c *candTable) link(e uint32) {
+	b := c.bucket(c.entries[e].key)
+	if c.heads[b] == 0 {
+		c.heads[b] = e
+	} else {
+		c.entries[c.tails[b]].next = e
+	}
+	c.tails[b] = e
+}
+
+// grow doubles the buckets. Entries are relinked in entry order, so each
+// key's entries keep their insertion order.
+func (c *candTable) grow() {
+	n := 2 * len(c.heads)
+	c.heads = make([]uint32, n)
+	c.tails = make([]uint32, n)
+	for e := uint32(1); e < uint32(len(c.entries)); e++ {
+		c.entries[e].next = 0
+		c.link(e)
 	}
 }
 
-func (c *candTable) grow() {
-	old := c.slots
-	c.slots = make([]slot, 2*len(old))
-	mask := uint64(len(c.slots) - 1)
-	for _, s := range old {
-		if s.head == 0 {
-			continue
+// each calls fn with the IDs filed under key in c alone, until fn returns
+// false; it returns false when fn did.
+func (c *candTable) each(key uint64, fn func(id uint32) bool) bool {
+	for e := c.heads[c.bucket(key)]; e != 0; {
+		en := &c.entries[e]
+		if en.key == key && !fn(en.id) {
+			return false
 		}
-		i := mix(s.key) & mask
-		for c.slots[i].head != 0 {
-			i = (i + 1) & mask
-		}
-		c.slots[i] = s
+		e = en.next
 	}
+	return true
 }
 
 // cands iterates over the candidates under key: the parent's, then c's own.
 // fn returns false to stop.
 func (c *candTable) cands(key uint64, fn func(id uint32) bool) {
-	if c.parent != nil {
-		p := c.parent
-		for e := p.first(key); e != 0; e = p.next[e] {
-			if !fn(p.ids[e]) {
-				return
-			}
-		}
+	if c.parent != nil && !c.parent.each(key, fn) {
+		return
 	}
-	for e := c.first(key); e != 0; e = c.next[e] {
-		if !fn(c.ids[e]) {
-			return
-		}
-	}
-}
-
-// offMap maps uint32 keys to uint32 values with open addressing; it
-// caches string offsets already rewritten.
-type offMap struct {
-	keys  []uint32 // key+1; 0 marks an empty slot
-	vals  []uint32
-	count int
-}
-
-func newOffMap(hint int) *offMap {
-	n := 16
-	for n < 2*hint {
-		n *= 2
-	}
-	return &offMap{keys: make([]uint32, n), vals: make([]uint32, n)}
-}
-
-func (m *offMap) get(k uint32) (uint32, bool) {
-	mask := uint32(len(m.keys) - 1)
-	for i := uint32(mix(uint64(k))) & mask; ; i = (i + 1) & mask {
-		switch m.keys[i] {
-		case 0:
-			return 0, false
-		case k + 1:
-			return m.vals[i], true
-		}
-	}
-}
-
-func (m *offMap) put(k, v uint32) {
-	if 2*(m.count+1) > len(m.keys) {
-		old := *m
-		*m = offMap{keys: make([]uint32, 2*len(old.keys)), vals: make([]uint32, 2*len(old.keys))}
-		for i, ok := range old.keys {
-			if ok != 0 {
-				m.put(ok-1, old.vals[i])
-			}
-		}
-	}
-	mask := uint32(len(m.keys) - 1)
-	for i := uint32(mix(uint64(k))) & mask; ; i = (i + 1) & mask {
-		if m.keys[i] == 0 || m.keys[i] == k+1 {
-			if m.keys[i] == 0 {
-				m.count++
-			}
-			m.keys[i], m.vals[i] = k+1, v
-			return
-		}
-	}
+	c.each(key, fn)
 }

@@ -3,14 +3,22 @@
 // times filter/dedup on a raw BTF file the way dedup-oracle times libbpf.
 //
 //	dedup-bench -make TAG OUT   write vmlinux .BTF of kernel TAG twice over to OUT
-//	dedup-bench IN OUT          dedup raw BTF IN, write OUT, print "dedup_ns N types_in N types_out N"
+//	dedup-bench [-p|-i] IN [OUT]  dedup raw BTF IN, write OUT when given, print
+//	                              "dedup_ns N types_in N types_out N alloc_bytes N"
 //
-// dedup_ns covers dedup.Dedup alone: decoding and I/O are excluded.
+// dedup_ns covers dedup.Dedup alone: decoding and I/O are excluded;
+// alloc_bytes is what dedup.Dedup allocated on the heap in all. Without OUT
+// the process only decodes and dedups, so that its peak memory is that of
+// those two steps; -p only decodes (the baseline for the dedup's growth);
+// -i dedups with dedup.Options.InPlace, rewriting the decoded types as
+// libbpf's btf__dedup rewrites its own. All match what dedup-oracle does on
+// the libbpf side.
 package main
 
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"time"
 
 	"btffilter/elfio"
@@ -30,10 +38,18 @@ func run(args []string) error {
 	switch {
 	case len(args) == 3 && args[0] == "-make":
 		return makeInput(args[1], args[2])
-	case len(args) == 2:
-		return timeDedup(args[0], args[1])
 	}
-	return fmt.Errorf("usage: dedup-bench -make TAG OUT | dedup-bench IN OUT")
+	mode := ""
+	if len(args) > 0 && (args[0] == "-p" || args[0] == "-i") {
+		mode, args = args[0], args[1:]
+	}
+	switch len(args) {
+	case 1:
+		return timeDedup(args[0], "", mode)
+	case 2:
+		return timeDedup(args[0], args[1], mode)
+	}
+	return fmt.Errorf("usage: dedup-bench -make TAG OUT | dedup-bench [-p|-i] IN [OUT]")
 }
 
 func makeInput(tag, out string) error {
@@ -60,7 +76,7 @@ func makeInput(tag, out string) error {
 	return os.WriteFile(out, both.Encode(), 0o644)
 }
 
-func timeDedup(in, out string) error {
+func timeDedup(in, out, mode string) error {
 	raw, err := os.ReadFile(in)
 	if err != nil {
 		return err
@@ -70,15 +86,25 @@ func timeDedup(in, out string) error {
 		return fmt.Errorf("%s: %w", in, err)
 	}
 	raw = nil
+	n := len(s.Types) + 1
+	if mode == "-p" {
+		fmt.Printf("dedup_ns 0 types_in %d types_out %d alloc_bytes 0\n", n, n)
+		return nil
+	}
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
 	t0 := time.Now()
-	res, err := dedup.Dedup(s, dedup.Options{})
+	res, err := dedup.Dedup(s, dedup.Options{InPlace: mode == "-i"})
 	ns := time.Since(t0).Nanoseconds()
+	runtime.ReadMemStats(&m1)
 	if err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
-	if err := os.WriteFile(out, res.Spec.Encode(), 0o644); err != nil {
-		return err
+	if out != "" {
+		if err := os.WriteFile(out, res.Spec.Encode(), 0o644); err != nil {
+			return err
+		}
 	}
-	fmt.Printf("dedup_ns %d types_in %d types_out %d\n", ns, len(s.Types)+1, len(res.Spec.Types)+1)
+	fmt.Printf("dedup_ns %d types_in %d types_out %d alloc_bytes %d\n", ns, n, len(res.Spec.Types)+1, m1.TotalAlloc-m0.TotalAlloc)
 	return nil
 }
