@@ -25,7 +25,8 @@ func rewriteTypes(spec *btf.Spec, funcs []btf.TypeID, popts prune.Options, dbase
 	if err != nil {
 		return nil, err
 	}
-	dd, err := dedup.Dedup(pr.Spec, dedup.Options{Base: dbase})
+	// pr.Spec is prune's private copy: dedup may rewrite it in place.
+	dd, err := dedup.Dedup(pr.Spec, dedup.Options{Base: dbase, InPlace: true})
 	if err != nil {
 		return nil, err
 	}
