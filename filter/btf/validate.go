@@ -193,13 +193,16 @@ func (s *Spec) validateType(id TypeID, t *Type, next TypeID) error {
 		if t.NameOff != 0 || t.SizeType != 0 {
 			return errors.New("has a name or a size")
 		}
-		return nil
+		return s.needSize(TypeID(t.Extra[0]), "element")
 	case KindStruct, KindUnion:
 		if err := optName(t.NameOff, "struct"); err != nil {
 			return err
 		}
 		for i, m := range t.Members() {
 			if err := optName(m.NameOff, "member"); err != nil {
+				return fmt.Errorf("member %d: %w", i, err)
+			}
+			if err := s.needSize(m.Type, "member"); err != nil {
 				return fmt.Errorf("member %d: %w", i, err)
 			}
 		}
@@ -260,7 +263,7 @@ func (s *Spec) validateType(id TypeID, t *Type, next TypeID) error {
 		if t.SizeType == 0 || t.Extra[0] > 2 {
 			return fmt.Errorf("void type or invalid linkage %d", t.Extra[0])
 		}
-		return nil
+		return s.needSize(TypeID(t.SizeType), "variable")
 	case KindDatasec:
 		if !validIdent(name, true) {
 			return fmt.Errorf("invalid section name %q", name)
@@ -314,4 +317,30 @@ func (s *Spec) validateDeclTag(t *Type) error {
 		return fmt.Errorf("target %d is a %v", t.SizeType, target.Kind())
 	}
 	return nil
+}
+
+// needSize checks that id, through typedefs, qualifiers and type tags, is a
+// type with a size: what a member, an array element or a variable holds by
+// value. The kernel refuses void, a forward declaration or a function there
+// ("Invalid member"); deduplication would even turn a member of a forward
+// declared struct into a struct containing itself.
+func (s *Spec) needSize(id TypeID, what string) error {
+	for depth := 0; depth < 32; depth++ {
+		if id == 0 {
+			return fmt.Errorf("%s is void", what)
+		}
+		t, err := s.Type(id)
+		if err != nil {
+			return err
+		}
+		switch t.Kind() {
+		case KindInt, KindPtr, KindArray, KindStruct, KindUnion, KindEnum, KindEnum64, KindFloat:
+			return nil
+		case KindTypedef, KindConst, KindVolatile, KindRestrict, KindTypeTag:
+			id = TypeID(t.SizeType)
+		default:
+			return fmt.Errorf("%s type [%d] is a %v, which has no size", what, id, t.Kind())
+		}
+	}
+	return fmt.Errorf("%s type [%d] is behind too many typedefs and qualifiers", what, id)
 }
