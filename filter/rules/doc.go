@@ -6,11 +6,16 @@
 //   - drop (rules.go): the name matches --drop.
 //   - ambiguous (ambiguous.go): several ELF functions of that name at
 //     different addresses; needs only the symbol table.
-//   - consistent (consistent.go): code of that name with different
-//     prototypes in different units.
+//   - consistent (consistent.go): definitions of that name (with code, or
+//     inlined everywhere) with different prototypes in different units.
 //   - signature (signature.go): the BTF prototype does not describe the code
 //     the kernel attaches to (prototype mismatch, ABI-changing clones,
-//     reordered parameters, unexpected registers).
+//     reordered parameters in any instance, unexpected registers, including
+//     those shifted by a hidden struct-return pointer).
+//
+// The default rules remove at least what pahole skips (DESIGN.md "Rules"):
+// where pahole judges more than the code the kernel attaches to, so do the
+// rules, and their reasons say so.
 //   - abi (abirule.go): the trampoline would misread an argument
 //     (filter/abi).
 //

@@ -20,13 +20,18 @@ import (
 // instances pointing at it through DW_AT_abstract_origin; gcc's clones
 // (NAME.isra.N, NAME.constprop.N) are concrete instances of the root at the
 // clone symbol's address. NAME.part.N and NAME.cold are fragments of a
-// function's body, not functions, and are ignored like pahole ignores them.
+// function's body, not functions: no rule counts them as the function's
+// symbols (ambiguous, attached), but a gcc NAME.part.N is a concrete
+// instance of the root too, and pahole flags the name when that instance's
+// parameters are reordered (signature.go), so its symbol is kept aside to
+// name it.
 
 // judge holds the per-file indexes the rules share.
 type judge struct {
 	in     Input
 	byName map[string][]int    // DWARF.Funcs indexes by name
 	syms   map[string][]Symbol // function symbols by name up to the first '.'
+	frags  map[string][]Symbol // fragment symbols (fragment) likewise
 	// unjudged counts FUNCs a rule could not decide, by rule and reason.
 	unjudged map[string]map[string]int
 	pointees map[uint64]string // pointeeKey's cache
@@ -35,7 +40,7 @@ type judge struct {
 }
 
 func newJudge(in Input) *judge {
-	c := &judge{in: in, byName: map[string][]int{}, syms: map[string][]Symbol{}, unjudged: map[string]map[string]int{}}
+	c := &judge{in: in, byName: map[string][]int{}, syms: map[string][]Symbol{}, frags: map[string][]Symbol{}, unjudged: map[string]map[string]int{}}
 	if in.DWARF != nil {
 		// Rust units are not C: their functions' short names collide with
 		// C functions (panic, kstrtobool), and pahole leaves them out
@@ -56,10 +61,11 @@ func newJudge(in Input) *judge {
 		}
 	}
 	for _, s := range in.Symbols {
+		base, _, _ := strings.Cut(s.Name, ".")
 		if fragment(s.Name) {
+			c.frags[base] = append(c.frags[base], s)
 			continue
 		}
-		base, _, _ := strings.Cut(s.Name, ".")
 		c.syms[base] = append(c.syms[base], s)
 	}
 	return c
@@ -100,12 +106,13 @@ type subject struct {
 	// defs are the DWARF subprograms with code (definitions, out-of-line
 	// instances, clones); decls the others (declarations, abstract roots).
 	defs, decls []*dwarf.Func
-	// syms are the ELF function symbols of the name (fragments excluded).
-	syms []Symbol
+	// syms are the ELF function symbols of the name (fragments excluded);
+	// frags the fragments' (NAME.part.N, NAME.cold).
+	syms, frags []Symbol
 }
 
 func (c *judge) subject(id btf.TypeID, name string, fn *btf.Type) *subject {
-	s := &subject{id: id, name: name, syms: c.syms[name]}
+	s := &subject{id: id, name: name, syms: c.syms[name], frags: c.frags[name]}
 	if p, err := c.in.Spec.Type(btf.TypeID(fn.SizeType)); err == nil && p != nil && p.Kind() == btf.KindFuncProto {
 		s.proto = p
 	}
@@ -207,6 +214,20 @@ func symbolAt(s *subject, f *dwarf.Func) string {
 		}
 	}
 	return ""
+}
+
+// placeOf names the code instance f: the symbol of s (fragments included)
+// at its entry, or its address.
+func placeOf(s *subject, f *dwarf.Func) string {
+	if n := symbolAt(s, f); n != "" {
+		return n
+	}
+	for _, sym := range s.frags {
+		if sym.Value == f.LowPC {
+			return sym.Name
+		}
+	}
+	return fmt.Sprintf("the code at %#x", f.LowPC)
 }
 
 // prototypes returns one code instance per distinct declared prototype

@@ -45,8 +45,8 @@ type Input struct {
 	DWARF   *dwarf.Data
 	Symbols []Symbol
 	// Ref opens Go's reader over the same DWARF, used only to name pointer
-	// targets (pointee.go), and only when some name has code with several
-	// prototypes; it is called at most once. nil, or a nil result,
+	// targets (pointee.go), and only when some name with code has several
+	// definitions; it is called at most once. nil, or a nil result,
 	// disables that comparison.
 	Ref func() *godwarf.Data
 	// Arch and Version select the calling convention and the trampoline

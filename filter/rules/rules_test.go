@@ -105,15 +105,60 @@ func abstractI128(off int, pc uint64, order []int, locs []dwarf.Location, cc uin
 	for i, ty := range []*dwarf.Type{tLong, tI128, tLong} {
 		root.Params = append(root.Params, dwarf.Param{Offset: uint64(off + 1 + i), Name: string(rune('a' + i)), Type: ty})
 	}
-	inst := dwarf.Func{Offset: uint64(off + 10), Name: "i128_p1", HasPC: true, LowPC: pc, Origin: uint64(off), Return: tLong, CallingConvention: cc}
+	return []dwarf.Func{root, instance(root, off+10, pc, order, locs)}
+}
+
+// instance is a concrete out-of-line instance of root at DIE offset off and
+// entry pc, its parameter DIEs pointing at root's in the order given (-1: a
+// DIE of its own), with the given locations.
+func instance(root dwarf.Func, off int, pc uint64, order []int, locs []dwarf.Location) dwarf.Func {
+	inst := dwarf.Func{Offset: uint64(off), Unit: root.Unit, Name: root.Name, HasPC: true, LowPC: pc, Origin: root.Offset,
+		Return: root.Return, CallingConvention: root.CallingConvention}
 	for i, j := range order {
-		p := dwarf.Param{Offset: uint64(off + 11 + i), Loc: locs[i]}
+		p := dwarf.Param{Offset: uint64(off + 1 + i), Loc: locs[i]}
 		if j >= 0 {
 			p.Origin, p.Name, p.Type = root.Params[j].Offset, root.Params[j].Name, root.Params[j].Type
 		}
 		inst.Params = append(inst.Params, p)
 	}
-	return []dwarf.Func{root, inst}
+	return inst
+}
+
+// withFragment is abstractI128's root and in-order instance at 0x100, plus
+// a second instance of the root at 0x300 (a NAME.part.N fragment or a
+// clone) whose parameter DIEs come in the order given, with locs.
+func withFragment(all, locs []dwarf.Location, order []int) []dwarf.Func {
+	fs := abstractI128(10, 0x100, []int{0, 1, 2}, all, 0)
+	return append(fs, instance(fs[0], 30, 0x300, order, locs))
+}
+
+// inlinedI128 is a definition of i128_p1 in unit b.c inlined everywhere:
+// an abstract root with no code, with the given parameter types.
+func inlinedI128(off int, ret *dwarf.Type, types []*dwarf.Type) dwarf.Func {
+	f := i128(off, 1, 0, ret, types, make([]dwarf.Location, len(types)))
+	f.HasPC, f.Inline = false, 3
+	return f
+}
+
+// returning makes the fixture's i128_p1 return the fixture's BTF struct
+// name, so that a DWARF prototype returning it agrees with the BTF one.
+func returning(t *testing.T, spec *btf.Spec, name string) {
+	t.Helper()
+	var sid, pid btf.TypeID
+	for i := range spec.Types {
+		ty := &spec.Types[i]
+		switch {
+		case ty.Kind() == btf.KindStruct && spec.Name(ty) == name:
+			sid = spec.FirstID() + btf.TypeID(i)
+		case ty.Kind() == btf.KindFunc && spec.Name(ty) == "i128_p1":
+			pid = btf.TypeID(ty.SizeType)
+		}
+	}
+	proto, err := spec.Type(pid)
+	if sid == 0 || err != nil || proto == nil {
+		t.Fatalf("fixture lacks struct %s or i128_p1's prototype (%v)", name, err)
+	}
+	proto.SizeType = uint32(sid)
 }
 
 func TestRules(t *testing.T) {
@@ -121,12 +166,22 @@ func TestRules(t *testing.T) {
 	units := []dwarf.Unit{{Name: "a.c"}, {Name: "b.c"}}
 	good := []dwarf.Location{reg(5), {Kind: dwarf.LocPieces, Pieces: []dwarf.Piece{{Kind: dwarf.LocReg, Reg: 4, Size: 8}, {Kind: dwarf.LocReg, Reg: 1, Size: 8}}}, reg(2)}
 	plain := []Symbol{{Name: "i128_p1", Section: 1, Value: 0x100}}
+	part := append([]Symbol{{Name: "i128_p1.part.0", Section: 1, Value: 0x300}}, plain...)
+	// Returning a struct in memory, the hidden pointer takes rdi: a in rsi,
+	// x in rdx:rcx, b in r8.
+	shifted := []dwarf.Location{reg(4), {Kind: dwarf.LocPieces, Pieces: []dwarf.Piece{{Kind: dwarf.LocReg, Reg: 1, Size: 8}, {Kind: dwarf.LocReg, Reg: 2, Size: 8}}}, reg(8)}
+	tS24 := &dwarf.Type{Kind: dwarf.KindStruct, Name: "s24", Size: 24, Align: 8, Natural: 8}
+	tS16 := &dwarf.Type{Kind: dwarf.KindStruct, Name: "s16", Size: 16, Align: 8, Natural: 8}
+	sizeT := &dwarf.Type{Kind: dwarf.KindInt, Name: "long int", Typedef: "size_t", Size: 8, Align: 8, Natural: 8}
+	kSizeT := &dwarf.Type{Kind: dwarf.KindInt, Name: "long int", Typedef: "__kernel_size_t", Size: 8, Align: 8, Natural: 8}
+	args := []*dwarf.Type{tLong, tI128, tLong}
 	set := Set{On: map[string]bool{RuleSignature: true, RuleConsistent: true, RuleAmbiguous: true}}
 	for _, tc := range []struct {
 		name    string
 		funcs   []dwarf.Func
 		syms    []Symbol
 		keep    []string
+		ret     string // the BTF struct i128_p1 returns instead of long
 		rule    string // "" when i128_p1 stays
 		reason  string
 		protect bool
@@ -158,6 +213,34 @@ func TestRules(t *testing.T) {
 		{name: "nocall, parameter dropped", funcs: abstractI128(10, 0x100, []int{0, 1, 2}, []dwarf.Location{reg(5), good[1], {}}, dwarf.CCNocall), syms: plain,
 			rule: RuleSignature, reason: "optimized parameters: DW_CC_nocall, the compiler changed the ABI and dropped parameter 2 (c)"},
 		{name: "nocall, nothing dropped", funcs: abstractI128(10, 0x100, []int{0, 1, 2}, good, dwarf.CCNocall), syms: plain},
+		{name: "reordered in a fragment", funcs: withFragment(good, good, []int{1, 0, 2}), syms: part,
+			rule: RuleSignature, reason: "reordered parameters in the clone i128_p1.part.0 (pahole leaves the name out): the code lists parameter 0 (a) after parameter 1 (b)"},
+		{name: "fragment in order", funcs: withFragment(good, good, []int{0, 1, 2}), syms: part},
+		{name: "fragment without a declared parameter", funcs: withFragment(good, good[1:], []int{1, 2}), syms: part,
+			rule: RuleSignature, reason: "reordered parameters in the clone i128_p1.part.0 (pahole leaves the name out): the code lists parameter 1 (b) as its parameter 0"},
+		{name: "fragment without the last parameter", funcs: withFragment(good, good[:2], []int{0, 1}), syms: part},
+		{name: "struct return shifts parameters", ret: "s24", funcs: []dwarf.Func{i128(10, 0, 0x100, tS24, args, shifted)}, syms: plain,
+			rule: RuleSignature, reason: "unexpected register usage for parameter 0 (a): the function returns a struct through a hidden pointer, so parameters arrive shifted (it arrives in rsi, not rdi; the kernel cannot attach to struct-returning functions anyway)"},
+		{name: "struct return, register off even with the hidden pointer", ret: "s24", funcs: []dwarf.Func{i128(10, 0, 0x100, tS24, args, good)}, syms: plain,
+			rule: RuleSignature, reason: "unexpected register usage for parameter 0 (a): it arrives in rdi, the ABI passes it in rsi"},
+		{name: "struct returned in registers", ret: "s16", funcs: []dwarf.Func{i128(10, 0, 0x100, tS16, args, good)}, syms: plain},
+		{name: "inlined namesake differs", funcs: []dwarf.Func{i128(10, 0, 0x100, tLong, args, good), inlinedI128(20, tLong, []*dwarf.Type{tLong, tInt, tLong})},
+			syms: plain, rule: RuleConsistent,
+			reason: "inconsistent prototype: differs from a namesake inlined everywhere in b.c (it has no code to attach to, but pahole compares it too): parameter 1 (b) is __int128 (16 bytes) in a.c, int (4 bytes) in b.c"},
+		{name: "BTF is the inlined namesake's", funcs: []dwarf.Func{i128(10, 0, 0x100, tLong, []*dwarf.Type{tLong, tInt, tLong}, good), inlinedI128(20, tLong, args)},
+			syms: plain, rule: RuleConsistent,
+			reason: "inconsistent prototype: a namesake inlined everywhere in b.c differs, and the BTF prototype is not the code's: parameter 1 (b) is int (4 bytes) in a.c, __int128 (16 bytes) in b.c"},
+		{name: "inlined namesake agrees", funcs: []dwarf.Func{i128(10, 0, 0x100, tLong, args, good), inlinedI128(20, tLong, args)}, syms: plain},
+		{name: "declaration differs", funcs: func() []dwarf.Func {
+			d := inlinedI128(20, tLong, []*dwarf.Type{tLong, tInt, tLong})
+			d.Inline, d.Declaration = 0, true
+			return []dwarf.Func{i128(10, 0, 0x100, tLong, args, good), d}
+		}(), syms: plain},
+		{name: "typedef spelled differently", funcs: []dwarf.Func{i128(10, 0, 0x100, tLong, []*dwarf.Type{tLong, tI128, sizeT}, good),
+			inlinedI128(20, tLong, []*dwarf.Type{tLong, tI128, kSizeT})}, syms: plain, rule: RuleConsistent,
+			reason: "parameter 2 (c) is spelled size_t in a.c, __kernel_size_t in b.c (the same type under another name; pahole compares typedef names)"},
+		{name: "same typedef", funcs: []dwarf.Func{i128(10, 0, 0x100, tLong, []*dwarf.Type{tLong, tI128, sizeT}, good),
+			i128(20, 1, 0x100, tLong, []*dwarf.Type{tLong, tI128, sizeT}, good)}, syms: plain},
 		{name: "ambiguous", funcs: []dwarf.Func{i128(10, 0, 0x100, tLong, []*dwarf.Type{tLong, tI128, tLong}, good)},
 			syms: []Symbol{{Name: "i128_p1", Section: 1, Value: 0x100}, {Name: "i128_p1", Section: 1, Value: 0x300}},
 			rule: RuleAmbiguous, reason: "ambiguous address: 2 ELF functions named i128_p1 at different addresses (i128_p1 at 0x100, i128_p1 at 0x300)"},
@@ -167,6 +250,11 @@ func TestRules(t *testing.T) {
 			keep: []string{"i128_*"}, rule: RuleSignature, reason: "; kept: matches --keep i128_*", protect: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			spec := spec
+			if tc.ret != "" {
+				spec = fixtureSpec(t)
+				returning(t, spec, tc.ret)
+			}
 			d := &dwarf.Data{Units: units, Funcs: tc.funcs}
 			dec, err := Decide(Input{Spec: spec, Rules: set, DWARF: d, Symbols: tc.syms, Keep: tc.keep, Arch: abi.X86_64, Version: abi.Version{Major: 7, Minor: 2}})
 			if err != nil {

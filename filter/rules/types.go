@@ -192,3 +192,34 @@ func joinMax(list []string, n int) string {
 	}
 	return strings.Join(list, ", ")
 }
+
+// typedefDiff compares how two DWARF prototypes that agree as types spell
+// their return and parameter types: by the outermost typedef name, or the
+// type's own name without one. pahole tells typedef names apart (size_t
+// and __kernel_size_t are different prototypes to it), so the consistent
+// rule does too, saying that only the spelling differs. "" when they agree.
+func (c *judge) typedefDiff(a, b *dwarf.Func, aName, bName string) string {
+	spell := func(t *dwarf.Type) string {
+		switch {
+		case t == nil:
+			return "void"
+		case t.Typedef != "":
+			return t.Typedef
+		case t.Name != "":
+			return t.Name
+		}
+		return ""
+	}
+	const same = " (the same type under another name; pahole compares typedef names)"
+	if sa, sb := spell(c.root(a).Return), spell(c.root(b).Return); sa != "" && sb != "" && sa != sb {
+		return fmt.Sprintf("return type is spelled %s in %s, %s in %s%s", sa, aName, sb, bName, same)
+	}
+	pa, pb := c.declared(a), c.declared(b)
+	for i := range min(len(pa), len(pb)) {
+		if sa, sb := spell(pa[i].Type), spell(pb[i].Type); sa != "" && sb != "" && sa != sb {
+			return fmt.Sprintf("parameter %d (%s) is spelled %s in %s, %s in %s%s",
+				i, paramName(pa[i].Name, pb[i].Name), sa, aName, sb, bName, same)
+		}
+	}
+	return ""
+}

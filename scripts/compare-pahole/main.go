@@ -193,7 +193,10 @@ func run(paholeOut, reportPath, vmlinux string) error {
 	return nil
 }
 
-// explainer finds why btffilter keeps a function pahole skips.
+// explainer finds why btffilter keeps a function pahole skips. Its causes
+// are the ones the rules once left to pahole on purpose (the attached code
+// is fine); the default rules now remove these too, so a function kept for
+// one of them means a rule no longer covers pahole's decision.
 type explainer struct {
 	d      *dwarf.Data
 	byName map[string][]*dwarf.Func
