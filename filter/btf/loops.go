@@ -14,11 +14,31 @@ func valueRefs(t *Type, fn func(TypeID)) {
 	t.VisitTypeIDs(func(p *uint32) { fn(TypeID(*p)) })
 }
 
-// checkLoops reports a chain of by-value references that comes back to
-// where it started (a typedef of itself, a struct that contains itself):
-// the kernel refuses such BTF ("Loop detected"). Base types cannot refer to
-// split ones, so only the spec's own types are walked.
+// referenceRefs calls fn with every type t refers to when t is not a
+// struct or union: a chain through structs and unions may come back (a list
+// node points to its own struct), one made only of pointers, modifiers,
+// typedefs, arrays and prototypes may not.
+func referenceRefs(t *Type, fn func(TypeID)) {
+	switch t.Kind() {
+	case KindStruct, KindUnion:
+		return
+	}
+	t.VisitTypeIDs(func(p *uint32) { fn(TypeID(*p)) })
+}
+
+// checkLoops reports a chain of references that comes back to where it
+// started and that the kernel refuses ("Loop detected"), and libbpf's dedup
+// with it: by value (a typedef of itself, a struct that contains itself), or
+// through reference types alone (a pointer to a const of itself). Base types
+// cannot refer to split ones, so only the spec's own types are walked.
 func (s *Spec) checkLoops() error {
+	if err := s.checkCycles(valueRefs, "by value"); err != nil {
+		return err
+	}
+	return s.checkCycles(referenceRefs, "through reference types alone")
+}
+
+func (s *Spec) checkCycles(edges func(*Type, func(TypeID)), how string) error {
 	first := s.FirstID()
 	const (
 		white = iota
@@ -33,7 +53,7 @@ func (s *Spec) checkLoops() error {
 	var stack []frame
 	refsOf := func(id TypeID) []TypeID {
 		var out []TypeID
-		valueRefs(&s.Types[id-first], func(r TypeID) {
+		edges(&s.Types[id-first], func(r TypeID) {
 			if r >= first && r < s.NextID() {
 				out = append(out, r)
 			}
@@ -58,7 +78,7 @@ func (s *Spec) checkLoops() error {
 			top.refs = top.refs[1:]
 			switch color[next-first] {
 			case grey:
-				return fmt.Errorf("btf: type [%d] %v refers to itself by value through type [%d] (loop)", next, s.Types[next-first].Kind(), top.id)
+				return fmt.Errorf("btf: type [%d] %v refers to itself %s through type [%d] (loop)", next, s.Types[next-first].Kind(), how, top.id)
 			case white:
 				color[next-first] = grey
 				stack = append(stack, frame{next, refsOf(next)})

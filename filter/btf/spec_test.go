@@ -192,6 +192,7 @@ func TestValidateErrors(t *testing.T) {
 		{"nonzero unknown header byte", func(s *Spec) { s.Header.HdrLen = 40; s.Header.Tail = []byte{0, 0, 0, 0, 0, 0, 0, 1} }, nil, "not zero"},
 		{"version 2", func(s *Spec) { s.Header.Version = 2 }, nil, "version 2"},
 		{"member of a forward-declared type", func(s *Spec) { s.Types[4].Extra[1] = 7 }, nil, "member 0: member type [7] is a FWD"},
+		{"pointer loop", func(s *Spec) { s.Types[1].SizeType = 11 }, nil, "through reference types alone"},
 		{"typedef loop", func(s *Spec) { s.Types[7].SizeType = 9 }, nil, "loop"},
 		{"struct containing itself", func(s *Spec) { s.Types[3].Extra[1] = 4 }, nil, "refers to itself by value"},
 	} {
