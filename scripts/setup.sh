@@ -19,6 +19,8 @@ packages=(
 	zstd xz-utils gzip cpio debootstrap file
 	# Also used by scripts/build-fixtures.sh.
 	gcc binutils gcc-arm-linux-gnueabihf openssl
+	# Used by the benchmark scripts.
+	time
 )
 
 [[ $(id -u) == 0 ]] || bf_die "run as root (apt-get install is needed)"
