@@ -57,6 +57,9 @@ func (o *Options) check(nfiles int) error {
 	if o.Output != "" && nfiles != 1 {
 		return errors.New("-o/--output takes exactly one input file")
 	}
+	if o.DedupOnly && (len(o.Drop) > 0 || o.Rules != "") {
+		return errors.New("--dedup-only removes nothing: it cannot be combined with --drop or --rules")
+	}
 	if err := rules.CheckGlobs(o.Drop); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"btffilter/filter"
@@ -60,4 +61,13 @@ func TestDedupOnlyFixtures(t *testing.T) {
 	// Whatever the module merges, it must still load against the base.
 	funcNames(t, mod, decodeBase(t, vml))
 	t.Logf("module: %d -> %d types, %d merged", rep.Files[1].TypesBefore, rep.Files[1].TypesAfter, rep.Files[1].Merged)
+}
+
+func TestDedupOnlyExcludesRemoval(t *testing.T) {
+	for _, args := range [][]string{{"--drop", "x"}, {"--rules", "abi"}} {
+		_, stderr, code := runCLI(t, append(append([]string{"--dedup-only"}, args...), fixtureModule)...)
+		if code != 1 || !strings.Contains(stderr, "cannot be combined") {
+			t.Errorf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
 }
