@@ -148,7 +148,7 @@ func TestSignedModule(t *testing.T) {
 	path := copyFile(t, "../../testdata/modules/module-signed.ko", dir)
 	h := hashFile(t, path)
 	_, stderr, code := runCLI(t, "-B", fixtureBase, "--drop", "mod_flush", path)
-	if code != 1 || !strings.Contains(stderr, "signed") || hashFile(t, path) != h {
+	if code != 1 || !strings.Contains(stderr, "would break the signature") || hashFile(t, path) != h {
 		t.Fatalf("signed module: exit %d, %s", code, stderr)
 	}
 	stdout, stderr, code := runCLI(t, "-j", "--strip-signature", "-B", fixtureBase, "--drop", "mod_flush", path)
@@ -214,6 +214,37 @@ func TestBadInput(t *testing.T) {
 			os.WriteFile(p, s.Encode(), 0o644)
 			return p
 		}, nil, "past the last type", nil},
+		{"huge vlen", func(t *testing.T, dir string) string {
+			return corruptBase(t, dir, func(s *btf.Spec, raw []byte) []byte {
+				// The first STRUCT claims 2^24-1 members.
+				off := btf.HeaderLen
+				for i := range s.Types {
+					if s.Types[i].Kind() == btf.KindStruct {
+						binary.LittleEndian.PutUint32(raw[off+4:], uint32(btf.KindStruct)<<24|0xffffff)
+						break
+					}
+					off += 12 + 4*len(s.Types[i].Extra)
+				}
+				return raw
+			})
+		}, nil, "runs past the end of the type section", nil},
+		{"string offset past the end", func(t *testing.T, dir string) string {
+			return corruptBase(t, dir, func(s *btf.Spec, _ []byte) []byte {
+				s.Types[0].NameOff = 1 << 30
+				return s.Encode()
+			})
+		}, nil, "past the string section", nil},
+		{"type loop", func(t *testing.T, dir string) string {
+			return corruptBase(t, dir, func(s *btf.Spec, _ []byte) []byte {
+				for i := range s.Types {
+					if s.Types[i].Kind() == btf.KindTypedef {
+						s.Types[i].SizeType = uint32(s.FirstID()) + uint32(i)
+						break
+					}
+				}
+				return s.Encode()
+			})
+		}, nil, "loop", nil},
 		{"module with a base of another kernel", module, []string{"-B", "../../testdata/x86_64/gcc/base.o"}, "does not fit the base", nil},
 		{"read-only file", func(t *testing.T, dir string) string {
 			p := module(t, dir)
@@ -234,7 +265,10 @@ func TestBadInput(t *testing.T) {
 			if code != 1 {
 				t.Fatalf("exit %d, want 1: %s", code, stderr)
 			}
-			if len(lines) != 1 || !strings.Contains(lines[0], path) || !strings.Contains(lines[0], tc.want) {
+			// The temporary path holds the test's name: look for want in
+			// the message after it.
+			msg := strings.Replace(lines[0], path, "", 1)
+			if len(lines) != 1 || !strings.Contains(lines[0], path) || !strings.Contains(msg, tc.want) {
 				t.Fatalf("want one error line naming %s and saying %q, got:\n%s", path, tc.want, stderr)
 			}
 			if hashFile(t, path) != h {
@@ -297,4 +331,22 @@ func TestHelpAndUsage(t *testing.T) {
 	if _, stderr, code := runCLI(t, "-o", "x", "a", "b"); code != 1 || !strings.Contains(stderr, "exactly one") {
 		t.Errorf("-o with two files: exit %d %s", code, stderr)
 	}
+}
+
+// corruptBase writes a damaged copy of the x86_64 gcc base blob into dir.
+func corruptBase(t *testing.T, dir string, damage func(s *btf.Spec, raw []byte) []byte) string {
+	t.Helper()
+	raw, err := os.ReadFile("../../testdata/x86_64/gcc/base.btf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := btf.Decode(raw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "base.btf")
+	if err := os.WriteFile(p, damage(s, raw), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

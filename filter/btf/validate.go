@@ -342,5 +342,5 @@ func (s *Spec) needSize(id TypeID, what string) error {
 			return fmt.Errorf("%s type [%d] is a %v, which has no size", what, id, t.Kind())
 		}
 	}
-	return fmt.Errorf("%s type [%d] is behind too many typedefs and qualifiers", what, id)
+	return fmt.Errorf("%s type [%d] does not resolve: a loop of typedefs and qualifiers, or too many of them", what, id)
 }
