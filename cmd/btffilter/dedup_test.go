@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"btffilter/filter"
-	"btffilter/scripts/kernels"
 )
 
 func jsonReport(t *testing.T, args ...string) *filter.Report {
@@ -27,13 +26,7 @@ func jsonReport(t *testing.T, args ...string) *filter.Report {
 // FUNC_PROTOs (FACTS.md 8); --dedup-only merges them, and the result stays
 // sorted and is idempotent.
 func TestDedupOnlyRealVmlinux(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real kernels are not read in -short mode")
-	}
-	k, err := kernels.Load("7.2-amd64")
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := realKernel(t, "7.2-amd64")
 	out := filepath.Join(t.TempDir(), "vmlinux")
 	f := jsonReport(t, "--dedup-only", "-o", out, k.Vmlinux).Files[0]
 	if f.TypesBefore != 118487 || f.TypesAfter != 118470 || f.Merged != 17 || len(f.Removed) != 0 || !f.Written {

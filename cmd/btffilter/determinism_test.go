@@ -52,13 +52,7 @@ func pickModules(t *testing.T, k *kernels.Kernel, base *btf.Spec, n int) (files,
 // one run with --jobs 1 and with --jobs 2: the bytes must be identical; a
 // second run over the output must change nothing.
 func TestDeterministicAndIdempotent(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real kernels are not read in -short mode")
-	}
-	k, err := kernels.Load("6.1-amd64")
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := realKernel(t, "6.1-amd64")
 	base := decodeBase(t, k.Vmlinux)
 	mods, funcs := pickModules(t, k, base, 50)
 	args := []string{"--strip-signature", "--drop", "tcp_v4_connect"}
@@ -68,9 +62,9 @@ func TestDeterministicAndIdempotent(t *testing.T) {
 	dirs := map[string][]string{}
 	for _, jobs := range []string{"1", "2"} {
 		dir := t.TempDir()
-		files := []string{linkOrCopy(t, k.Vmlinux, dir, "vmlinux")}
+		files := []string{copyAs(t, k.Vmlinux, dir, "vmlinux")}
 		for _, m := range mods {
-			files = append(files, linkOrCopy(t, m, dir, strings.ReplaceAll(strings.TrimPrefix(m, k.Modules+"/"), "/", "_")))
+			files = append(files, copyModule(t, k, m, dir))
 		}
 		_, stderr, code := runCLI(t, append(append(append([]string{}, args...), "--jobs", jobs), files...)...)
 		if code != 0 {
@@ -105,18 +99,4 @@ func TestDeterministicAndIdempotent(t *testing.T) {
 		t.Errorf("second run: %d of %d files unchanged:\n%s", n, len(dirs["1"]), stdout)
 	}
 	t.Logf("vmlinux + %d modules: identical for --jobs 1 and 2; second run rewrote nothing", len(mods))
-}
-
-// linkOrCopy puts a private copy of src into dir.
-func linkOrCopy(t *testing.T, src, dir, name string) string {
-	t.Helper()
-	data, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dst := filepath.Join(dir, name)
-	if err := os.WriteFile(dst, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dst
 }

@@ -15,6 +15,7 @@ import (
 	"btffilter/elfio"
 	"btffilter/filter"
 	"btffilter/filter/btf"
+	"btffilter/scripts/kernels"
 )
 
 const (
@@ -23,16 +24,51 @@ const (
 )
 
 func copyFile(t *testing.T, src, dir string) string {
+	return copyAs(t, src, dir, filepath.Base(src))
+}
+
+// copyAs puts a private copy of src into dir under name.
+func copyAs(t *testing.T, src, dir, name string) string {
 	t.Helper()
 	data, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dst := filepath.Join(dir, filepath.Base(src))
+	dst := filepath.Join(dir, name)
 	if err := os.WriteFile(dst, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dst
+}
+
+// copyModule copies module m of k into dir, named after its path in the
+// tree so that modules of the same name in different directories differ.
+func copyModule(t *testing.T, k *kernels.Kernel, m, dir string) string {
+	return copyAs(t, m, dir, strings.ReplaceAll(strings.TrimPrefix(m, k.Modules+"/"), "/", "_"))
+}
+
+// realKernel loads a fetched Debian kernel; real kernels are not read in
+// -short mode.
+func realKernel(t *testing.T, tag string) *kernels.Kernel {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("real kernels are not read in -short mode")
+	}
+	k, err := kernels.Load(tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// buildCommand builds btffilter for tests that run it as a process.
+func buildCommand(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "btffilter")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }
 
 func hashFile(t *testing.T, path string) [32]byte {

@@ -4,26 +4,14 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
-
-	"btffilter/scripts/kernels"
 )
 
 // TestMemoryPressure judges the whole 6.1 vmlinux under a tight GOMEMLIMIT:
 // the collector works harder, the decisions must not change.
 func TestMemoryPressure(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real kernels are not read in -short mode")
-	}
-	k, err := kernels.Load("6.1-amd64")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "btffilter")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	k := realKernel(t, "6.1-amd64")
+	bin := buildCommand(t)
 	run := func(limit string) []byte {
 		cmd := exec.Command(bin, "-n", "-j", k.Vmlinux)
 		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+limit)

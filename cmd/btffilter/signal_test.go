@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"btffilter/filter/btf"
-	"btffilter/scripts/kernels"
 )
 
 // TestInterruptedTreeRun kills (SIGINT, then SIGKILL) a run over a few
@@ -19,19 +17,10 @@ import (
 // bytes or a complete new version, and no temporary file is left once a
 // later run has passed over the directory.
 func TestInterruptedTreeRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real kernels are not read in -short mode")
-	}
-	k, err := kernels.Load("6.1-amd64")
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := realKernel(t, "6.1-amd64")
 	base := decodeBase(t, k.Vmlinux)
 	mods, funcs := pickModules(t, k, base, 200)
-	bin := filepath.Join(t.TempDir(), "btffilter")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildCommand(t)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
 		t.Run(sig.String(), func(t *testing.T) {
 			dir := t.TempDir()
@@ -41,7 +30,7 @@ func TestInterruptedTreeRun(t *testing.T) {
 				args = append(args, "--drop", f)
 			}
 			for _, m := range mods {
-				p := linkOrCopy(t, m, dir, strings.ReplaceAll(strings.TrimPrefix(m, k.Modules+"/"), "/", "_"))
+				p := copyModule(t, k, m, dir)
 				orig[p], _ = os.ReadFile(p)
 				args = append(args, p)
 			}
