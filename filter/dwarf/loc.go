@@ -33,99 +33,132 @@ func (w *worker) firstRange(u *unit, v *val) (uint64, bool, error) {
 	if u.version < 5 {
 		return w.firstRange4(u, v.u)
 	}
-	off := v.u
 	sec := w.sec.rnglists
-	if v.form == formRnglistx {
-		base := u.rnglistsBase
-		if !u.hasRnglistsBase {
-			base = 8 + 4
-			if u.offSize == 8 {
-				base = 16 + 4
-			}
-		}
-		var err error
-		if off, err = listOffset(u, sec, base, v.u); err != nil {
-			return 0, false, fmt.Errorf(".debug_rnglists: %v", err)
-		}
-	}
-	base := u.lowPC
-	p := int(off)
-	if off > uint64(len(sec)) {
-		return 0, false, fmt.Errorf(".debug_rnglists: offset 0x%x past the section", off)
+	off, err := listStart(u, sec, v, v.form == formRnglistx, u.rnglistsBase, u.hasRnglistsBase)
+	if err != nil {
+		return 0, false, fmt.Errorf(".debug_rnglists: %v", err)
 	}
 	bad := func() (uint64, bool, error) {
 		return 0, false, fmt.Errorf(".debug_rnglists: malformed list at 0x%x", off)
 	}
+	l := listReader{w: w, u: u, sec: sec, p: int(off), base: u.lowPC}
 	for n := 0; n < 1<<20; n++ {
-		if p >= len(sec) {
+		if l.p >= len(sec) {
 			return bad()
 		}
-		kind := sec[p]
-		p++
-		var a, b, x uint64
-		var ok bool
-		switch kind {
-		case 0: // DW_RLE_end_of_list
+		kind := sec[l.p]
+		l.p++
+		if kind == 0 { // DW_RLE_end_of_list
 			return 0, false, nil
-		case 1: // base_addressx
-			if x, p, ok = uleb(sec, p); !ok {
-				return bad()
-			}
-			base, _ = w.addrIndex(u, x)
-			continue
-		case 2, 3: // startx_endx, startx_length
-			if x, p, ok = uleb(sec, p); !ok {
-				return bad()
-			}
-			a, _ = w.addrIndex(u, x)
-			if b, p, ok = uleb(sec, p); !ok {
-				return bad()
-			}
-			if kind == 2 {
-				b, _ = w.addrIndex(u, b)
-			} else {
-				b += a
-			}
-		case 4: // offset_pair
-			if a, p, ok = uleb(sec, p); !ok {
-				return bad()
-			}
-			if b, p, ok = uleb(sec, p); !ok {
-				return bad()
-			}
-			a, b = a+base, b+base
-		case 5: // base_address
-			if p+u.addrSize > len(sec) {
-				return bad()
-			}
-			base = readAddr(u, sec[p:], u.addrSize)
-			p += u.addrSize
-			continue
-		case 6: // start_end
-			if p+2*u.addrSize > len(sec) {
-				return bad()
-			}
-			a = readAddr(u, sec[p:], u.addrSize)
-			b = readAddr(u, sec[p+u.addrSize:], u.addrSize)
-			p += 2 * u.addrSize
-		case 7: // start_length
-			if p+u.addrSize > len(sec) {
-				return bad()
-			}
-			a = readAddr(u, sec[p:], u.addrSize)
-			p += u.addrSize
-			if b, p, ok = uleb(sec, p); !ok {
-				return bad()
-			}
-			b += a
-		default:
+		}
+		a, b, isRange, ok := l.entry(kind)
+		if !ok {
 			return bad()
 		}
-		if a != b {
+		if isRange && a != b {
 			return a, true, nil
 		}
 	}
 	return bad()
+}
+
+// listStart returns the offset in sec (.debug_rnglists or .debug_loclists)
+// of the list a DW_AT_ranges or DW_AT_location value names: the value
+// itself, or for the *listx forms an index into the unit's offset table
+// (whose base defaults to just past the section header).
+func listStart(u *unit, sec []byte, v *val, indexed bool, tableBase uint64, haveBase bool) (uint64, error) {
+	off := v.u
+	if indexed {
+		if !haveBase {
+			tableBase = 8 + 4
+			if u.offSize == 8 {
+				tableBase = 16 + 4
+			}
+		}
+		var err error
+		if off, err = listOffset(u, sec, tableBase, v.u); err != nil {
+			return 0, err
+		}
+	}
+	if off > uint64(len(sec)) {
+		return 0, fmt.Errorf("offset 0x%x past the section", off)
+	}
+	return off, nil
+}
+
+// listReader walks the entries of one DWARF 5 range or location list.
+type listReader struct {
+	w    *worker
+	u    *unit
+	sec  []byte
+	p    int
+	base uint64
+}
+
+// entry decodes the operands of an entry of the given kind, numbered as in
+// .debug_rnglists (DW_RLE_*; .debug_loclists shares the numbers up to 4
+// and shifts the later ones by its default_location). Entries that set the
+// base address update it and report isRange false; ok is false for a
+// malformed entry or an unknown kind.
+func (l *listReader) entry(kind byte) (a, b uint64, isRange, ok bool) {
+	sec, u := l.sec, l.u
+	var x uint64
+	switch kind {
+	case 1: // base_addressx
+		if x, l.p, ok = uleb(sec, l.p); !ok {
+			return 0, 0, false, false
+		}
+		l.base, _ = l.w.addrIndex(u, x)
+		return 0, 0, false, true
+	case 2, 3: // startx_endx, startx_length
+		if x, l.p, ok = uleb(sec, l.p); !ok {
+			return 0, 0, false, false
+		}
+		a, _ = l.w.addrIndex(u, x)
+		if b, l.p, ok = uleb(sec, l.p); !ok {
+			return 0, 0, false, false
+		}
+		if kind == 2 {
+			b, _ = l.w.addrIndex(u, b)
+		} else {
+			b += a
+		}
+	case 4: // offset_pair
+		if a, l.p, ok = uleb(sec, l.p); !ok {
+			return 0, 0, false, false
+		}
+		if b, l.p, ok = uleb(sec, l.p); !ok {
+			return 0, 0, false, false
+		}
+		a, b = a+l.base, b+l.base
+	case 5: // base_address
+		if l.p+u.addrSize > len(sec) {
+			return 0, 0, false, false
+		}
+		l.base = readAddr(u, sec[l.p:], u.addrSize)
+		l.p += u.addrSize
+		return 0, 0, false, true
+	case 6: // start_end
+		if l.p+2*u.addrSize > len(sec) {
+			return 0, 0, false, false
+		}
+		a = readAddr(u, sec[l.p:], u.addrSize)
+		b = readAddr(u, sec[l.p+u.addrSize:], u.addrSize)
+		l.p += 2 * u.addrSize
+	case 7: // start_length
+		if l.p+u.addrSize > len(sec) {
+			return 0, 0, false, false
+		}
+		a = readAddr(u, sec[l.p:], u.addrSize)
+		l.p += u.addrSize
+		if b, l.p, ok = uleb(sec, l.p); !ok {
+			return 0, 0, false, false
+		}
+		b += a
+	default:
+		return 0, 0, false, false
+	}
+	return a, b, true, true
 }
 
 func (w *worker) firstRange4(u *unit, off uint64) (uint64, bool, error) {
@@ -163,102 +196,49 @@ func (w *worker) entryExpr(u *unit, v *val, pc uint64, havePC bool) (expr []byte
 		e, ok, err := w.loc4(u, v.u, pc, havePC)
 		return e, true, ok, err
 	}
-	off := v.u
 	sec := w.sec.loclists
-	if v.form == formLoclistx {
-		base := u.loclistsBase
-		if !u.hasLoclistsBase {
-			base = 8 + 4
-			if u.offSize == 8 {
-				base = 16 + 4
-			}
-		}
-		if off, err = listOffset(u, sec, base, v.u); err != nil {
-			return nil, true, false, fmt.Errorf(".debug_loclists: %v", err)
-		}
-	}
-	if off > uint64(len(sec)) {
-		return nil, true, false, fmt.Errorf(".debug_loclists: offset 0x%x past the section", off)
+	off, err := listStart(u, sec, v, v.form == formLoclistx, u.loclistsBase, u.hasLoclistsBase)
+	if err != nil {
+		return nil, true, false, fmt.Errorf(".debug_loclists: %v", err)
 	}
 	bad := func() ([]byte, bool, bool, error) {
 		return nil, true, false, fmt.Errorf(".debug_loclists: malformed list at 0x%x", off)
 	}
-	base := u.lowPC
-	p := int(off)
+	lr := listReader{w: w, u: u, sec: sec, p: int(off), base: u.lowPC}
 	for n := 0; n < 1<<20; n++ {
-		if p >= len(sec) {
+		if lr.p >= len(sec) {
 			return bad()
 		}
-		kind := sec[p]
-		p++
-		var a, b, x uint64
-		var ok bool
+		kind := sec[lr.p]
+		lr.p++
+		var a, b uint64
 		dflt := false
-		switch kind {
-		case 0: // DW_LLE_end_of_list
+		switch {
+		case kind == 0: // DW_LLE_end_of_list
 			return nil, true, false, nil
-		case 1: // base_addressx
-			if x, p, ok = uleb(sec, p); !ok {
-				return bad()
-			}
-			base, _ = w.addrIndex(u, x)
-			continue
-		case 2, 3: // startx_endx, startx_length
-			if x, p, ok = uleb(sec, p); !ok {
-				return bad()
-			}
-			a, _ = w.addrIndex(u, x)
-			if b, p, ok = uleb(sec, p); !ok {
-				return bad()
-			}
-			if kind == 2 {
-				b, _ = w.addrIndex(u, b)
-			} else {
-				b += a
-			}
-		case 4: // offset_pair
-			if a, p, ok = uleb(sec, p); !ok {
-				return bad()
-			}
-			if b, p, ok = uleb(sec, p); !ok {
-				return bad()
-			}
-			a, b = a+base, b+base
-		case 5: // default_location
+		case kind == 5: // DW_LLE_default_location
 			dflt = true
-		case 6: // base_address
-			if p+u.addrSize > len(sec) {
-				return bad()
-			}
-			base = readAddr(u, sec[p:], u.addrSize)
-			p += u.addrSize
-			continue
-		case 7: // start_end
-			if p+2*u.addrSize > len(sec) {
-				return bad()
-			}
-			a = readAddr(u, sec[p:], u.addrSize)
-			b = readAddr(u, sec[p+u.addrSize:], u.addrSize)
-			p += 2 * u.addrSize
-		case 8: // start_length
-			if p+u.addrSize > len(sec) {
-				return bad()
-			}
-			a = readAddr(u, sec[p:], u.addrSize)
-			p += u.addrSize
-			if b, p, ok = uleb(sec, p); !ok {
-				return bad()
-			}
-			b += a
 		default:
-			return bad()
+			// DW_LLE_base_address, start_end and start_length are
+			// DW_RLE_'s 5, 6 and 7 moved up by one.
+			if kind > 5 {
+				kind--
+			}
+			isRange, ok := false, false
+			if a, b, isRange, ok = lr.entry(kind); !ok {
+				return bad()
+			}
+			if !isRange {
+				continue
+			}
 		}
+		p := lr.p
 		l, q, ok := uleb(sec, p)
 		if !ok || l > uint64(len(sec)-q) {
 			return bad()
 		}
 		e := sec[q : q+int(l)]
-		p = q + int(l)
+		lr.p = q + int(l)
 		if dflt || !havePC || (a <= pc && pc < b) {
 			if a == b && !dflt && havePC {
 				continue
