@@ -3,7 +3,6 @@ package elfio
 import (
 	"bytes"
 	"debug/elf"
-	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
@@ -25,108 +24,6 @@ func fixture(t testing.TB, name string) []byte {
 var elfFixtures = []string{
 	"rel-bpfel.o", "rel-bpfeb.o", "rel-i686.o", "rel-mips.o", "rel-zdebug.o",
 	"exec-x86_64", "exec-mips",
-}
-
-// testSection describes one section of a synthetic ELF built by buildELF.
-type testSection struct {
-	name  string
-	typ   elf.SectionType
-	flags elf.SectionFlag
-	addr  uint64
-	align uint64
-	data  []byte
-}
-
-// buildELF writes a minimal but well-formed ELF file: header, the sections in
-// order (each at an offset aligned to its sh_addralign), .shstrtab, then the
-// section header table. It lets tests shape layouts the toolchain would not
-// produce (huge sections, chosen alignments) without depending on it.
-func buildELF(class elf.Class, bo binary.ByteOrder, typ elf.Type, secs []testSection) []byte {
-	is64 := class == elf.ELFCLASS64
-	ehSize, shEnt := 52, 40
-	if is64 {
-		ehSize, shEnt = 64, 64
-	}
-	// .shstrtab: "\0" then every name.
-	strtab := []byte{0}
-	nameOff := make([]int, len(secs)+1)
-	for i, s := range secs {
-		nameOff[i] = len(strtab)
-		strtab = append(append(strtab, s.name...), 0)
-	}
-	nameOff[len(secs)] = len(strtab)
-	strtab = append(append(strtab, ".shstrtab"...), 0)
-	all := append(append([]testSection(nil), secs...), testSection{name: ".shstrtab", typ: elf.SHT_STRTAB, align: 1, data: strtab})
-
-	total := ehSize
-	offs := make([]int, len(all))
-	for i, s := range all {
-		if s.align > 1 {
-			total = (total + int(s.align) - 1) / int(s.align) * int(s.align)
-		}
-		offs[i] = total
-		if s.typ != elf.SHT_NOBITS {
-			total += len(s.data)
-		}
-	}
-	shoff := (total + 7) &^ 7
-	out := make([]byte, shoff+shEnt*(len(all)+1))
-	for i, s := range all {
-		if s.typ != elf.SHT_NOBITS {
-			copy(out[offs[i]:], s.data)
-		}
-	}
-
-	copy(out, elf.ELFMAG)
-	out[elf.EI_CLASS] = byte(class)
-	if bo == binary.BigEndian {
-		out[elf.EI_DATA] = byte(elf.ELFDATA2MSB)
-	} else {
-		out[elf.EI_DATA] = byte(elf.ELFDATA2LSB)
-	}
-	out[elf.EI_VERSION] = byte(elf.EV_CURRENT)
-	put16 := func(off int, v int) { bo.PutUint16(out[off:], uint16(v)) }
-	put32 := func(off int, v uint64) { bo.PutUint32(out[off:], uint32(v)) }
-	put64 := func(off int, v uint64) { bo.PutUint64(out[off:], v) }
-	put16(0x10, int(typ))
-	put32(0x14, uint64(elf.EV_CURRENT))
-	if is64 {
-		put16(0x12, int(elf.EM_X86_64))
-		put64(0x28, uint64(shoff))
-		put16(0x34, ehSize)
-		put16(0x3a, shEnt)
-		put16(0x3c, len(all)+1)
-		put16(0x3e, len(all))
-	} else {
-		put16(0x12, int(elf.EM_386))
-		put32(0x20, uint64(shoff))
-		put16(0x28, ehSize)
-		put16(0x2e, shEnt)
-		put16(0x30, len(all)+1)
-		put16(0x32, len(all))
-	}
-	for i, s := range all {
-		h := shoff + shEnt*(i+1)
-		size := uint64(len(s.data))
-		if is64 {
-			put32(h, uint64(nameOff[i]))
-			put32(h+4, uint64(s.typ))
-			put64(h+8, uint64(s.flags))
-			put64(h+16, s.addr)
-			put64(h+24, uint64(offs[i]))
-			put64(h+32, size)
-			put64(h+48, s.align)
-		} else {
-			put32(h, uint64(nameOff[i]))
-			put32(h+4, uint64(s.typ))
-			put32(h+8, uint64(s.flags))
-			put32(h+12, s.addr)
-			put32(h+16, uint64(offs[i]))
-			put32(h+20, size)
-			put32(h+32, s.align)
-		}
-	}
-	return out
 }
 
 // mustParse parses b as the file name and fails the test on error.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"encoding/binary"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -303,5 +304,44 @@ func TestCheckUnchanged(t *testing.T) {
 				t.Fatalf("CheckUnchanged: %v", err)
 			}
 		})
+	}
+}
+
+// TestShrankWhileRead: a file cut short between Stat and the end of the read
+// (another writer truncating it under Open) is an error, not a short image;
+// one that grew is read to its new end.
+func TestShrankWhileRead(t *testing.T) {
+	data := fixture(t, "rel-bpfel.o")
+	path := filepath.Join(t.TempDir(), "rel-bpfel.o")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The truncation lands after Stat, as if another process ran between
+	// Open's Stat and its read.
+	if err := os.Truncate(path, st.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readAll(fh, st.Size()); err == nil || !strings.Contains(err.Error(), "shrank") {
+		t.Fatalf("want an error saying the file shrank, got %v", err)
+	}
+
+	if err := os.WriteFile(path, append(data, "tail"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fh.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readAll(fh, st.Size())
+	if err != nil || !bytes.Equal(got, append(data, "tail"...)) {
+		t.Fatalf("grown file: %d bytes, %v; want %d", len(got), err, len(data)+4)
 	}
 }

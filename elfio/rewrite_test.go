@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"strings"
 	"testing"
+
+	"btffilter/elfio/elftest"
 )
 
 // TestRewrite runs every kind of replacement over every fixture (ELF32 and
@@ -107,10 +109,10 @@ func TestRewriteLayout(t *testing.T) {
 		{elf.ELFCLASS32, binary.BigEndian},
 	} {
 		t.Run(tc.class.String()+"/"+tc.bo.String(), func(t *testing.T) {
-			img := buildELF(tc.class, tc.bo, elf.ET_REL, []testSection{
-				{name: ".text", typ: elf.SHT_PROGBITS, flags: elf.SHF_ALLOC | elf.SHF_EXECINSTR, align: 16, data: pattern(40, 1)},
-				{name: ".BTF", typ: elf.SHT_PROGBITS, align: 64, data: pattern(100, 2)},
-				{name: ".comment", typ: elf.SHT_PROGBITS, align: 1, data: pattern(9, 3)},
+			img := elftest.Build(tc.class, tc.bo, elf.ET_REL, []elftest.Section{
+				{Name: ".text", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC | elf.SHF_EXECINSTR, Align: 16, Data: pattern(40, 1)},
+				{Name: ".BTF", Type: elf.SHT_PROGBITS, Align: 64, Data: pattern(100, 2)},
+				{Name: ".comment", Type: elf.SHT_PROGBITS, Align: 1, Data: pattern(9, 3)},
 			})
 			f := mustParse(t, "synthetic", img)
 			nb := pattern(101, 4)
@@ -147,13 +149,13 @@ func TestRewriteRaw(t *testing.T) {
 // bytes it must keep are refused before anything is written.
 func TestRewriteCorrupt(t *testing.T) {
 	base := func() []byte {
-		return buildELF(elf.ELFCLASS64, binary.LittleEndian, elf.ET_REL, []testSection{
-			{name: ".text", typ: elf.SHT_PROGBITS, flags: elf.SHF_ALLOC, align: 16, data: pattern(64, 1)},
-			{name: ".BTF", typ: elf.SHT_PROGBITS, align: 4, data: pattern(64, 2)},
-			{name: ".BTF", typ: elf.SHT_PROGBITS, align: 4, data: pattern(8, 2)},
-			{name: ".bss", typ: elf.SHT_NOBITS, flags: elf.SHF_ALLOC | elf.SHF_WRITE, align: 8, data: make([]byte, 32)},
-			{name: ".BTF.ext", typ: elf.SHT_PROGBITS, align: 4, data: pattern(64, 3)},
-			{name: ".comment", typ: elf.SHT_PROGBITS, align: 1, data: pattern(16, 4)},
+		return elftest.Build(elf.ELFCLASS64, binary.LittleEndian, elf.ET_REL, []elftest.Section{
+			{Name: ".text", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC, Align: 16, Data: pattern(64, 1)},
+			{Name: ".BTF", Type: elf.SHT_PROGBITS, Align: 4, Data: pattern(64, 2)},
+			{Name: ".BTF", Type: elf.SHT_PROGBITS, Align: 4, Data: pattern(8, 2)},
+			{Name: ".bss", Type: elf.SHT_NOBITS, Flags: elf.SHF_ALLOC | elf.SHF_WRITE, Align: 8, Data: make([]byte, 32)},
+			{Name: ".BTF.ext", Type: elf.SHT_PROGBITS, Align: 4, Data: pattern(64, 3)},
+			{Name: ".comment", Type: elf.SHT_PROGBITS, Align: 1, Data: pattern(16, 4)},
 		})
 	}
 	// shdr returns the offset of section header i (i counts the null header).
@@ -201,11 +203,11 @@ func TestRewriteCorrupt(t *testing.T) {
 // section): in place at the same size, and with a grown non-ALLOC section
 // that must move.
 func BenchmarkRewrite(b *testing.B) {
-	img := buildELF(elf.ELFCLASS64, binary.LittleEndian, elf.ET_EXEC, []testSection{
-		{name: ".text", typ: elf.SHT_PROGBITS, flags: elf.SHF_ALLOC | elf.SHF_EXECINSTR, addr: 0x1000000, align: 4096, data: make([]byte, 16<<20)},
-		{name: ".BTF", typ: elf.SHT_PROGBITS, flags: elf.SHF_ALLOC, addr: 0x2000000, align: 4, data: pattern(6<<20, 1)},
-		{name: ".debug_info", typ: elf.SHT_PROGBITS, align: 1, data: make([]byte, 256<<20)},
-		{name: ".notes", typ: elf.SHT_PROGBITS, align: 4, data: pattern(64<<10, 2)},
+	img := elftest.Build(elf.ELFCLASS64, binary.LittleEndian, elf.ET_EXEC, []elftest.Section{
+		{Name: ".text", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC | elf.SHF_EXECINSTR, Addr: 0x1000000, Align: 4096, Data: make([]byte, 16<<20)},
+		{Name: ".BTF", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC, Addr: 0x2000000, Align: 4, Data: pattern(6<<20, 1)},
+		{Name: ".debug_info", Type: elf.SHT_PROGBITS, Align: 1, Data: make([]byte, 256<<20)},
+		{Name: ".notes", Type: elf.SHT_PROGBITS, Align: 4, Data: pattern(64<<10, 2)},
 	})
 	f := mustParse(b, "vmlinux", img)
 	for _, bc := range []struct {

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"strings"
 	"testing"
+
+	"btffilter/elfio/elftest"
 )
 
 // TestSectionDataCompressed reads a zlib SHF_COMPRESSED .debug_info: the
@@ -32,9 +34,9 @@ func TestSectionDataCompressed(t *testing.T) {
 func TestSectionErrors(t *testing.T) {
 	rel := mustParse(t, "rel-i686.o", fixture(t, "rel-i686.o"))
 	raw := mustParse(t, "btf-le.bin", fixture(t, "btf-le.bin"))
-	noBTF := mustParse(t, "plain.o", buildELF(elf.ELFCLASS64, binary.LittleEndian, elf.ET_REL, []testSection{
-		{name: ".text", typ: elf.SHT_PROGBITS, flags: elf.SHF_ALLOC, align: 4, data: pattern(8, 1)},
-		{name: ".bss", typ: elf.SHT_NOBITS, flags: elf.SHF_ALLOC, align: 4, data: make([]byte, 8)},
+	noBTF := mustParse(t, "plain.o", elftest.Build(elf.ELFCLASS64, binary.LittleEndian, elf.ET_REL, []elftest.Section{
+		{Name: ".text", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC, Align: 4, Data: pattern(8, 1)},
+		{Name: ".bss", Type: elf.SHT_NOBITS, Flags: elf.SHF_ALLOC, Align: 4, Data: make([]byte, 8)},
 	}))
 	cases := []struct {
 		name    string
@@ -66,8 +68,8 @@ func TestSymbols(t *testing.T) {
 		want []string // names that must be present; nil means no symbols at all
 	}{
 		{"raw", mustParse(t, "btf-le.bin", fixture(t, "btf-le.bin")), nil},
-		{"no symtab", mustParse(t, "plain.o", buildELF(elf.ELFCLASS32, binary.BigEndian, elf.ET_REL, []testSection{
-			{name: ".text", typ: elf.SHT_PROGBITS, flags: elf.SHF_ALLOC, align: 4, data: pattern(8, 1)},
+		{"no symtab", mustParse(t, "plain.o", elftest.Build(elf.ELFCLASS32, binary.BigEndian, elf.ET_REL, []elftest.Section{
+			{Name: ".text", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC, Align: 4, Data: pattern(8, 1)},
 		})), nil},
 		{"rel-bpfeb.o", mustParse(t, "rel-bpfeb.o", fixture(t, "rel-bpfeb.o")), []string{"add", "counter"}},
 		{"exec-mips", mustParse(t, "exec-mips", fixture(t, "exec-mips")), []string{"_start", "counter", "__BTF_ID__set__demo"}},

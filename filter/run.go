@@ -299,7 +299,11 @@ func (r *runner) processFile(path string, fr *FileReport, base *baseState) (*bas
 	}
 	if base != nil {
 		if err := spec.CheckBaseFit(); err != nil {
-			return nil, fmt.Errorf("%s: module BTF does not fit the base %s (built against another kernel?): %w", path, base.path, err)
+			expects := "built against another kernel?"
+			if rel := kernelRelease(f); rel != "" {
+				expects = "the module is for kernel " + rel
+			}
+			return nil, fmt.Errorf("%s: module BTF does not fit the base %s (%s): %w", path, base.path, expects, err)
 		}
 	}
 	if err := spec.Validate(); err != nil {

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // mountTmpfs mounts a tmpfs of the given size on a new directory and
@@ -74,7 +78,9 @@ func TestReadOnlyFileSystem(t *testing.T) {
 
 // TestSymlinkAndSpaces: a module reached through a symbolic link, in a
 // directory whose name has spaces, is rewritten through the link (the link
-// stays a link; see elfio.WriteAtomic).
+// stays a link, pointing where it did; see elfio.WriteAtomic). A bad file
+// reached the same way gets the usual one error naming it and keeps its
+// bytes.
 func TestSymlinkAndSpaces(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "a dir with spaces")
 	if err := os.Mkdir(dir, 0o755); err != nil {
@@ -85,15 +91,82 @@ func TestSymlinkAndSpaces(t *testing.T) {
 	if err := os.Symlink(filepath.Base(target), link); err != nil {
 		t.Fatal(err)
 	}
+	before := hashFile(t, target)
 	if _, stderr, code := runCLI(t, "-B", fixtureBase, "--drop", "mod_flush", link); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
-		t.Fatalf("the link is no longer a link: %v", err)
+	if to, err := os.Readlink(link); err != nil || to != filepath.Base(target) {
+		t.Fatalf("the link is no longer the same link: %q, %v", to, err)
 	}
-	if funcNames(t, target, decodeBase(t, fixtureBase))["mod_flush"] {
+	if hashFile(t, target) == before || funcNames(t, target, decodeBase(t, fixtureBase))["mod_flush"] {
 		t.Fatal("the link's target was not rewritten")
 	}
+
+	bad := filepath.Join(dir, "truncated module.ko")
+	data, err := os.ReadFile(fixtureModule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, data[:len(data)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	badLink := filepath.Join(dir, "link to truncated module.ko")
+	if err := os.Symlink(filepath.Base(bad), badLink); err != nil {
+		t.Fatal(err)
+	}
+	h := hashFile(t, bad)
+	expectFailure(t, badLink, "malformed ELF", "-B", fixtureBase, "--drop", "mod_flush")
+	if hashFile(t, bad) != h {
+		t.Fatal("the link's target changed")
+	}
+}
+
+// TestReadOnlyDirectory: an unprivileged user may write the file but not
+// its directory, so the new version cannot be put next to it. (Root ignores
+// directory modes; the read-only mount above stops root too.)
+func TestReadOnlyDirectory(t *testing.T) {
+	const nobody = 65534
+	// Every directory on the way must be searchable by the user.
+	top := t.TempDir()
+	for _, d := range []string{filepath.Dir(top), top} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := filepath.Join(top, "btffilter")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	base := copyFile(t, fixtureBase, top)
+	dir := filepath.Join(top, "ro")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := copyFile(t, fixtureModule, dir)
+	if err := os.Chown(path, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	h := hashFile(t, path)
+	cmd := exec.Command(bin, "-B", base, "--drop", "mod_flush", path)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 1 || len(lines) != 1 ||
+		!strings.Contains(lines[0], path) || !strings.Contains(lines[0], "permission denied") {
+		t.Fatalf("run as uid %d: %v, want exit 1 and one line naming %s and saying permission denied:\n%s", nobody, err, path, stderr.String())
+	}
+	if hashFile(t, path) != h {
+		t.Fatal("the file changed")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Fatalf("directory holds %d entries: a temporary file was left", len(entries))
+	}
+	t.Log(lines[0])
 }
 
 // TestCompressionBomb: a .ko.zst that claims gigabytes is refused.
@@ -105,5 +178,130 @@ func TestCompressionBomb(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("make bomb: %v\n%s", err, out)
 	}
-	expectFailure(t, path, "", "-B", fixtureBase, "--drop", "mod_flush")
+	expectFailure(t, path, "decompression bomb", "-B", fixtureBase, "--drop", "mod_flush")
+}
+
+// TestChangedDuringRun: another process truncates, replaces or writes the
+// vmlinux after btffilter has read it and before it writes its result. The
+// run is frozen (SIGSTOP) once /proc says the whole file was read, the file
+// is changed, and the run resumed: it must report the file as changed and
+// leave the other writer's version in place.
+func TestChangedDuringRun(t *testing.T) {
+	k := realKernel(t, "6.1-amd64")
+	bin := buildCommand(t)
+	for _, tc := range []struct {
+		name   string
+		change func(path string) error
+	}{
+		{"truncated", func(path string) error { return os.Truncate(path, 4096) }},
+		{"replaced", func(path string) error {
+			if err := os.WriteFile(path+".other", []byte("another writer's file\n"), 0o644); err != nil {
+				return err
+			}
+			return os.Rename(path+".other", path)
+		}},
+		{"written", func(path string) error {
+			f, err := os.OpenFile(path, os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			if _, err := f.WriteAt([]byte("changed"), 1<<20); err != nil {
+				f.Close()
+				return err
+			}
+			return f.Close()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := copyAs(t, k.Vmlinux, dir, "vmlinux")
+			// The run is only frozen in time if it has not started writing
+			// yet; on a busy machine that can be missed, so try again.
+			for attempt := 1; ; attempt++ {
+				stderr, code, ok := freezeAfterRead(t, bin, path, tc.change)
+				if !ok {
+					if attempt == 3 {
+						t.Fatal("three runs had started writing before they could be stopped")
+					}
+					copyAs(t, k.Vmlinux, dir, "vmlinux")
+					continue
+				}
+				msg := strings.Replace(strings.TrimSpace(stderr), path, "", 1)
+				if code != 1 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, path) ||
+					!strings.Contains(msg, "changed on disk") {
+					t.Fatalf("exit %d, want 1 and one line naming %s and saying it changed:\n%s", code, path, stderr)
+				}
+				t.Log(strings.TrimSpace(stderr))
+				break
+			}
+		})
+	}
+}
+
+// freezeAfterRead runs bin on path, stops it once it has read as many bytes
+// as path holds, applies change, checks the result's hash after the run and
+// that no temporary file is left. ok is false when the run had already begun
+// writing when it was stopped.
+func freezeAfterRead(t *testing.T, bin, path string, change func(string) error) (stderr string, code int, ok bool) {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--jobs", "1", path)
+	var errBuf strings.Builder
+	cmd.Stderr = &errBuf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for readBytes(cmd.Process.Pid) < st.Size() {
+		select {
+		case err := <-done:
+			t.Fatalf("the run ended before it had read the file: %v\n%s", err, errBuf.String())
+		default:
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		cmd.Process.Signal(syscall.SIGCONT)
+		<-done
+		return "", 0, false
+	}
+	if err := change(path); err != nil {
+		t.Fatal(err)
+	}
+	h := hashFile(t, path)
+	if err := cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if hashFile(t, path) != h {
+		t.Fatal("the run overwrote the other writer's version")
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
+		t.Fatalf("directory holds %d entries: a temporary file was left", len(entries))
+	}
+	return errBuf.String(), cmd.ProcessState.ExitCode(), true
+}
+
+// readBytes is how many bytes process pid has read so far (rchar in
+// /proc/PID/io), or 0 when that cannot be told.
+func readBytes(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "rchar: "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
 }

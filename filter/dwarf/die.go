@@ -63,6 +63,8 @@ type worker struct {
 	v     val
 	// unsupported counts references not followed in the current unit.
 	unsupported int
+	// typeErr is the first malformed type met in the current unit.
+	typeErr error
 }
 
 // String section tags for the intern key.

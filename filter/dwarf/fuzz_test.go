@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"os"
 	"testing"
+
+	"btffilter/filter/dwarf/dwarftest"
 )
 
 // fuzzBase loads the sections of a small DWARF 5 object (clang: str_offsets,
@@ -34,6 +36,11 @@ func FuzzScan(f *testing.F) {
 		_, sec := fuzzBase(f, v)
 		f.Add(sec.info, sec.abbrev, v == "x86_64-gcc-dwarf4")
 		f.Add(sec.info[:len(sec.info)/2], sec.abbrev, v == "x86_64-gcc-dwarf4")
+	}
+	// Hand-made DWARF 4 type chains, finite and looping.
+	for _, loop := range []bool{false, true} {
+		abbrev, info := dwarftest.TypedefChain("chained", 5, loop)
+		f.Add(info, abbrev, true)
 	}
 	clang, cs := fuzzBase(f, "x86_64-clang")
 	gcc4, gs := fuzzBase(f, "x86_64-gcc-dwarf4")

@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"debug/dwarf"
 	"debug/elf"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
+
+	"btffilter/filter/dwarf/dwarftest"
 )
 
 // TestTypeCycle points a parameter's typedef at itself, as a malformed or
-// hostile file could: the scan must finish, and the parameter's type must
-// come out as unknown rather than hang or overflow the stack.
+// hostile file could: the scan must end with an error naming the DIE,
+// rather than hang, overflow the stack or judge functions by a type that
+// cannot exist.
 func TestTypeCycle(t *testing.T) {
 	image, err := os.ReadFile("../../testdata/x86_64/vmlinux-like")
 	if err != nil {
@@ -33,6 +38,7 @@ func TestTypeCycle(t *testing.T) {
 	r := dd.Reader()
 	var unitOff dwarf.Offset
 	patched := false
+	var cycleAt dwarf.Offset
 	for !patched {
 		e, err := r.Next()
 		if err != nil || e == nil {
@@ -57,7 +63,7 @@ func TestTypeCycle(t *testing.T) {
 			start := unitOff - hdr
 			if ef.ByteOrder.Uint32(image[at:]) == uint32(target-start) {
 				ef.ByteOrder.PutUint32(image[at:], uint32(e.Offset-start))
-				patched = true
+				patched, cycleAt = true, e.Offset
 				break
 			}
 		}
@@ -69,21 +75,54 @@ func TestTypeCycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := Scan(f2, image, Options{Workers: 2})
-	if err != nil {
-		t.Logf("scan refused the file: %v", err)
-		return
+	_, err = Scan(f2, image, Options{Workers: 2})
+	if err == nil || !strings.Contains(err.Error(), "contains itself") || !strings.Contains(err.Error(), fmt.Sprintf("DIE at 0x%x", cycleAt)) {
+		t.Fatalf("want an error naming the DIE at 0x%x that contains itself, got %v", cycleAt, err)
 	}
-	unknown := 0
-	for _, fn := range data.Funcs {
-		for _, p := range fn.Params {
-			if p.Type != nil && p.Type.Kind == KindUnknown {
-				unknown++
+	t.Log(err)
+}
+
+// TestTypedefChains scans hand-made units whose parameter type is a chain of
+// typedefs: a long but finite chain is read through; one past the depth
+// bound, and one that loops back on itself, end the scan with an error naming
+// where the walk stopped.
+func TestTypedefChains(t *testing.T) {
+	for _, tc := range []struct {
+		links int
+		loop  bool
+		want  string
+	}{
+		{links: 1},
+		{links: 200},
+		{links: maxTypeDepth - 1},
+		{links: maxTypeDepth + 1, want: fmt.Sprintf("types nested more than %d deep", maxTypeDepth)},
+		{links: 100000, want: "nested more than"},
+		{links: 1, loop: true, want: "contains itself"},
+		{links: 500, loop: true, want: "contains itself"},
+	} {
+		t.Run(fmt.Sprintf("%d/loop=%v", tc.links, tc.loop), func(t *testing.T) {
+			image := dwarftest.DebugFile(dwarftest.TypedefChain("chained", tc.links, tc.loop))
+			ef, err := elf.NewFile(bytes.NewReader(image))
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
+			data, err := Scan(ef, image, Options{Workers: 1})
+			if tc.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "DIE at 0x") {
+					t.Fatalf("want an error naming a DIE and saying %q, got %v", tc.want, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(data.Funcs) != 1 || len(data.Funcs[0].Params) != 1 {
+				t.Fatalf("want one function with one parameter, got %+v", data.Funcs)
+			}
+			p := data.Funcs[0].Params[0]
+			if p.Type == nil || p.Type.Kind != KindInt || p.Type.Size != 4 || p.Type.Typedef != "chain_t" {
+				t.Fatalf("parameter type %+v, want int of 4 bytes through chain_t", p.Type)
+			}
+		})
 	}
-	if unknown == 0 {
-		t.Fatal("no parameter reads as unknown: the cycle went unnoticed")
-	}
-	t.Logf("%d functions scanned, %d parameters of unknown type", len(data.Funcs), unknown)
 }

@@ -74,8 +74,11 @@ func scanSections(d *Data, sec *sections, opt Options) error {
 	var unsupported atomic.Int64
 	parallel(workers, len(units), func(w *worker, i int) {
 		w.types = map[uint64]*Type{}
-		w.unsupported = 0
+		w.unsupported, w.typeErr = 0, nil
 		results[i], errs[i] = w.scanUnit(units[i], i)
+		if errs[i] == nil && w.typeErr != nil {
+			errs[i] = fmt.Errorf("%w (unit at 0x%x)", w.typeErr, units[i].off)
+		}
 		unsupported.Add(int64(w.unsupported))
 	}, c)
 	for _, err := range errs {

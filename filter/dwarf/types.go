@@ -1,5 +1,7 @@
 package dwarf
 
+import "fmt"
+
 // Type layout: peel typedefs and qualifiers, decode aggregates with their
 // members, and infer alignment and packing from the layout, since DWARF has
 // no attribute for packing (FACTS.md 3). The rules, in order of use:
@@ -17,28 +19,41 @@ package dwarf
 //     the way to it, raises Align (and is kept apart in Explicit, since
 //     AAPCS64 ignores it on the whole struct).
 
-// maxTypeDepth bounds the nesting the decoder follows (C types are finite,
-// but a malformed file may loop).
-const maxTypeDepth = 64
+// maxTypeDepth bounds how deep typedefs, qualifiers, members and array
+// elements may nest. Real C types nest a few dozen levels at most; the bound
+// keeps a hostile chain from exhausting the stack.
+const maxTypeDepth = 1000
 
 // inProgress marks a type being decoded, to detect reference cycles.
 var inProgress = &Type{Kind: KindUnknown, Size: -1}
 
-// typeAt returns the peeled type that the DIE at off names.
+// typeAt returns the peeled type that the DIE at off names. A type that
+// contains itself (no C type can) or nests past maxTypeDepth makes the
+// whole file's DWARF untrustworthy: it is recorded in w.typeErr, which ends
+// the scan, and reads as unknown meanwhile.
 func (w *worker) typeAt(off uint64, depth int) *Type {
 	if t, ok := w.types[off]; ok {
 		if t == inProgress {
-			return &Type{Offset: off, Kind: KindUnknown, Size: -1, Align: 1, Natural: 1}
+			w.malformedType(off, "a type that contains itself (a DW_AT_type cycle)")
+			return unknownType(off)
 		}
 		return t
 	}
 	if depth > maxTypeDepth {
-		return &Type{Offset: off, Kind: KindUnknown, Size: -1, Align: 1, Natural: 1}
+		w.malformedType(off, fmt.Sprintf("types nested more than %d deep", maxTypeDepth))
+		return unknownType(off)
 	}
 	w.types[off] = inProgress
 	t := w.decodeType(off, depth)
 	w.types[off] = t
 	return t
+}
+
+// malformedType records the first malformed type of the unit.
+func (w *worker) malformedType(off uint64, what string) {
+	if w.typeErr == nil {
+		w.typeErr = fmt.Errorf("dwarf: .debug_info: DIE at 0x%x: %s", off, what)
+	}
 }
 
 func unknownType(off uint64) *Type {
