@@ -30,19 +30,21 @@ func (f *File) SectionData(name string) ([]byte, error) {
 	if s.Type == elf.SHT_NOBITS {
 		return nil, fmt.Errorf("%s: section %s is SHT_NOBITS and has no contents in the file", f.Path, name)
 	}
-	if s.Size > uint64(decompressLimit) {
-		return nil, fmt.Errorf("%s: section %s claims %d bytes, more than the limit of %d", f.Path, name, s.Size, decompressLimit)
-	}
-	data, err := sectionData(s)
+	data, err := SectionContents(s)
 	if err != nil {
 		return nil, fmt.Errorf("%s: section %s: %v", f.Path, name, err)
 	}
 	return data, nil
 }
 
-// sectionData is s.Data() with a panic in debug/elf's decompressors turned
-// into an error, for the same reason as newELF.
-func sectionData(s *elf.Section) (data []byte, err error) {
+// SectionContents is s.Data() made safe for hostile files: a section that
+// claims more than MaxDecompressedSize (an SHF_COMPRESSED bomb) is refused
+// before it is inflated, and a panic in debug/elf's decompressors becomes an
+// error, for the same reason as newELF.
+func SectionContents(s *elf.Section) (data []byte, err error) {
+	if s.Size > uint64(decompressLimit) {
+		return nil, fmt.Errorf("claims %d bytes, more than the limit of %d", s.Size, decompressLimit)
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			data, err = nil, fmt.Errorf("malformed contents: %v", r)

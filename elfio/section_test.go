@@ -37,6 +37,7 @@ func TestSectionErrors(t *testing.T) {
 	noBTF := mustParse(t, "plain.o", elftest.Build(elf.ELFCLASS64, binary.LittleEndian, elf.ET_REL, []elftest.Section{
 		{Name: ".text", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC, Align: 4, Data: pattern(8, 1)},
 		{Name: ".bss", Type: elf.SHT_NOBITS, Flags: elf.SHF_ALLOC, Align: 4, Data: make([]byte, 8)},
+		{Name: ".debug_info", Type: elf.SHT_PROGBITS, Flags: elf.SHF_COMPRESSED, Align: 8, Data: elftest.CompressedClaim(3 << 30)},
 	}))
 	cases := []struct {
 		name    string
@@ -47,6 +48,8 @@ func TestSectionErrors(t *testing.T) {
 		{"raw has no sections", func() error { _, err := raw.SectionData(".BTF"); return err }, "btf-le.bin: raw BTF blob has no section .BTF"},
 		{"nobits", func() error { _, err := noBTF.SectionData(".bss"); return err }, "plain.o: section .bss is SHT_NOBITS"},
 		{"no .BTF", func() error { _, err := noBTF.BTF(); return err }, "plain.o: no .BTF section"},
+		{"compressed section of 3 GiB", func() error { _, err := noBTF.SectionData(".debug_info"); return err },
+			"plain.o: section .debug_info: claims 3221225472 bytes, more than the limit"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -109,3 +109,16 @@ func Build(class elf.Class, bo binary.ByteOrder, typ elf.Type, secs []Section) [
 	}
 	return out
 }
+
+// CompressedClaim returns the contents of a little-endian ELF64
+// SHF_COMPRESSED section whose compression header claims size bytes, followed
+// by a few bytes of zlib that inflate to nothing: the shape of a
+// decompression bomb, without the cost of a real one.
+func CompressedClaim(size uint64) []byte {
+	var b []byte
+	b = binary.LittleEndian.AppendUint32(b, uint32(elf.COMPRESS_ZLIB))
+	b = binary.LittleEndian.AppendUint32(b, 0)
+	b = binary.LittleEndian.AppendUint64(b, size)
+	b = binary.LittleEndian.AppendUint64(b, 1)
+	return append(b, 0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01)
+}

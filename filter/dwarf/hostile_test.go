@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"debug/dwarf"
 	"debug/elf"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
 
+	"btffilter/elfio/elftest"
 	"btffilter/filter/dwarf/dwarftest"
 )
 
@@ -124,5 +126,23 @@ func TestTypedefChains(t *testing.T) {
 				t.Fatalf("parameter type %+v, want int of 4 bytes through chain_t", p.Type)
 			}
 		})
+	}
+}
+
+// TestCompressedSectionBomb: a compressed .debug_info whose header claims
+// 3 GiB is refused before anything is inflated.
+func TestCompressedSectionBomb(t *testing.T) {
+	abbrev, _ := dwarftest.TypedefChain("f", 1, false)
+	info := elftest.CompressedClaim(3 << 30)
+	image := elftest.Build(elf.ELFCLASS64, binary.LittleEndian, elf.ET_EXEC, []elftest.Section{
+		{Name: ".debug_abbrev", Type: elf.SHT_PROGBITS, Align: 1, Data: abbrev},
+		{Name: ".debug_info", Type: elf.SHT_PROGBITS, Flags: elf.SHF_COMPRESSED, Align: 8, Data: info},
+	})
+	ef, err := elf.NewFile(bytes.NewReader(image))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Scan(ef, image, Options{Workers: 1}); err == nil || !strings.Contains(err.Error(), ".debug_info: claims 3221225472 bytes") {
+		t.Fatalf("want the section refused for its claimed size, got %v", err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+
+	"btffilter/elfio"
 )
 
 // sections holds the bytes of the DWARF sections the scanner reads. In a
@@ -60,7 +62,7 @@ func loadSections(f *elf.File, image []byte) (*sections, error) {
 			sec.Offset <= uint64(len(image)) && sec.FileSize <= uint64(len(image))-sec.Offset {
 			data = image[sec.Offset : sec.Offset+sec.FileSize : sec.Offset+sec.FileSize]
 		} else {
-			d, err := sec.Data()
+			d, err := elfio.SectionContents(sec)
 			if err != nil {
 				return nil, fmt.Errorf("dwarf: section %s: %w", sec.Name, err)
 			}
