@@ -170,10 +170,24 @@ func functionSymbols(f *elfio.File) ([]rules.Symbol, error) {
 // used in place from its image; a relocatable object goes through
 // elf.File.DWARF, which applies its relocations. nil when it cannot be
 // opened: the rules then compare pointers as pointers.
-func refDWARF(f *elfio.File) *godwarf.Data {
+func refDWARF(f *elfio.File) (d *godwarf.Data) {
+	// A hostile file may still trip debug/dwarf or debug/elf: the reference
+	// reader is then absent, as for a file it cannot read.
+	defer func() {
+		if recover() != nil {
+			d = nil
+		}
+	}()
 	if f.ELF.Type == elf.ET_REL {
-		d, err := f.ELF.DWARF()
-		if err != nil {
+		// debug/elf inflates and relocates the sections itself; refuse
+		// first what elfio.SectionContents would.
+		for _, s := range f.ELF.Sections {
+			if strings.HasPrefix(s.Name, ".debug_") && s.Size > elfio.MaxDecompressedSize {
+				return nil
+			}
+		}
+		var err error
+		if d, err = f.ELF.DWARF(); err != nil {
 			return nil
 		}
 		return d
@@ -186,7 +200,7 @@ func refDWARF(f *elfio.File) *godwarf.Data {
 		if s.Flags&elf.SHF_COMPRESSED == 0 && s.Offset+s.Size <= uint64(len(f.Data)) {
 			return f.Data[s.Offset : s.Offset+s.Size : s.Offset+s.Size]
 		}
-		b, err := s.Data()
+		b, err := elfio.SectionContents(s)
 		if err != nil {
 			return nil
 		}

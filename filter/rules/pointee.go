@@ -31,12 +31,23 @@ func (c *judge) pointeeKey(off uint64) string {
 	if k, ok := c.pointees[off]; ok {
 		return k
 	}
-	k := c.readPointee(godwarf.Offset(off), 0)
+	k := c.readPointeeSafely(godwarf.Offset(off))
 	if c.pointees == nil {
 		c.pointees = map[uint64]string{}
 	}
 	c.pointees[off] = k
 	return k
+}
+
+// readPointeeSafely is readPointee with a panic in debug/dwarf, on a hostile
+// file, read as a DIE that cannot be read.
+func (c *judge) readPointeeSafely(off godwarf.Offset) (k string) {
+	defer func() {
+		if recover() != nil {
+			k = anyKey
+		}
+	}()
+	return c.readPointee(off, 0)
 }
 
 func (c *judge) readPointee(off godwarf.Offset, depth int) string {
