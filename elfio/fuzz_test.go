@@ -18,11 +18,13 @@ func fuzzSeeds(t testing.TB) [][]byte {
 		seeds = append(seeds, fixture(t, name))
 	}
 	// The project-wide fixtures add a module with a real PKCS#7 signature and
-	// real tool-compressed modules, when they have been built.
+	// real tool-compressed modules.
 	for _, rel := range []string{"modules/module-signed.ko", "modules/module.ko.xz", "x86_64/vmlinux-like"} {
-		if b, err := os.ReadFile(filepath.Join("..", "testdata", rel)); err == nil {
-			seeds = append(seeds, b)
+		b, err := os.ReadFile(filepath.Join("..", "testdata", rel))
+		if err != nil {
+			t.Fatalf("%v (run scripts/build-fixtures.sh)", err)
 		}
+		seeds = append(seeds, b)
 	}
 	mod := fixture(t, "rel-bpfeb.o")
 	sig, _ := signed(mod, 40)

@@ -18,10 +18,15 @@ func FuzzDecode(f *testing.F) {
 	f.Add(everyKind(binary.BigEndian).Encode())
 	files, _ := filepath.Glob("../../testdata/*/*/*.btf")
 	bpf, _ := filepath.Glob("../../testdata/bpf/*.btf")
+	if len(files) == 0 || len(bpf) == 0 {
+		f.Fatal("no .btf fixtures under testdata/ to seed from")
+	}
 	for _, p := range append(files, bpf...) {
-		if b, err := os.ReadFile(p); err == nil {
-			f.Add(b)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
 		}
+		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, b := range []*Spec{nil, base} {

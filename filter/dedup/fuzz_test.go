@@ -17,10 +17,15 @@ func FuzzDedup(f *testing.F) {
 	}
 	for _, pattern := range []string{"../../testdata/*/*/*.btf", "../../testdata/bpf/*.btf", "../../testdata/dedup/*.btf"} {
 		files, _ := filepath.Glob(pattern)
+		if len(files) == 0 {
+			f.Fatalf("no fixtures match %s to seed from", pattern)
+		}
 		for _, p := range files {
-			if b, err := os.ReadFile(p); err == nil {
-				f.Add(b)
+			b, err := os.ReadFile(p)
+			if err != nil {
+				f.Fatal(err)
 			}
+			f.Add(b)
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
