@@ -1,6 +1,10 @@
 package dedup
 
-import "btffilter/filter/btf"
+import (
+	"slices"
+
+	"btffilter/filter/btf"
+)
 
 // Candidate keys. A key hashes exactly the fields the matching equality test
 // compares (libbpf's btf_hash_* functions), so the candidates under a key
@@ -82,22 +86,12 @@ func equalCommon(a, b *btf.Type) bool {
 	return a.NameOff == b.NameOff && a.Info == b.Info && a.SizeType == b.SizeType
 }
 
-func equalIntTag(a, b *btf.Type) bool { return equalCommon(a, b) && a.Extra[0] == b.Extra[0] }
+// equalAll compares every field: libbpf's btf_equal_int_tag, btf_equal_enum,
+// btf_equal_array and btf_equal_fnproto all come to this, since equal info
+// words give equal kinds and vlens, so extra words of equal length.
+func equalAll(a, b *btf.Type) bool { return equalCommon(a, b) && slices.Equal(a.Extra, b.Extra) }
 
 func equalTypedef(a, b *btf.Type) bool { return a.NameOff == b.NameOff && a.Info == b.Info }
-
-func equalEnum(a, b *btf.Type) bool {
-	if !equalCommon(a, b) {
-		return false
-	}
-	// Equal info words mean equal kinds and vlens, so equal lengths.
-	for j := range a.Extra {
-		if a.Extra[j] != b.Extra[j] {
-			return false
-		}
-	}
-	return true
-}
 
 func isAnyEnum(t *btf.Type) bool {
 	k := t.Kind()
@@ -110,7 +104,7 @@ func isEnumFwd(t *btf.Type) bool { return isAnyEnum(t) && t.Vlen() == 0 }
 // name, whatever the sizes.
 func compatEnum(a, b *btf.Type) bool {
 	if !isEnumFwd(a) && !isEnumFwd(b) {
-		return equalEnum(a, b)
+		return equalAll(a, b)
 	}
 	return a.NameOff == b.NameOff && isAnyEnum(a) && isAnyEnum(b)
 }
@@ -128,24 +122,8 @@ func shallowEqualStruct(a, b *btf.Type) bool {
 	return true
 }
 
-func equalArray(a, b *btf.Type) bool {
-	return equalCommon(a, b) && a.Extra[0] == b.Extra[0] && a.Extra[1] == b.Extra[1] && a.Extra[2] == b.Extra[2]
-}
-
 // compatArray compares everything but the element and index types.
 func compatArray(a, b *btf.Type) bool { return equalCommon(a, b) && a.Extra[2] == b.Extra[2] }
-
-func equalProto(a, b *btf.Type) bool {
-	if !equalCommon(a, b) {
-		return false
-	}
-	for j := range a.Extra {
-		if a.Extra[j] != b.Extra[j] {
-			return false
-		}
-	}
-	return true
-}
 
 // compatProto compares everything but the return and parameter types.
 func compatProto(a, b *btf.Type) bool {

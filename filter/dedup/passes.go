@@ -17,7 +17,7 @@ func (d *state) primTypes() error {
 		case btf.KindInt:
 			key = keyIntTag(t)
 			d.table.cands(key, func(c uint32) bool {
-				if equalIntTag(t, d.typ(c)) {
+				if equalAll(t, d.typ(c)) {
 					newID = c
 					return false
 				}
@@ -27,7 +27,7 @@ func (d *state) primTypes() error {
 			key = keyEnum(t)
 			d.table.cands(key, func(c uint32) bool {
 				ct := d.typ(c)
-				if equalEnum(t, ct) {
+				if equalAll(t, ct) {
 					newID = c
 					return false
 				}
@@ -173,7 +173,7 @@ func (d *state) isEquiv(cand, canon uint32) (bool, error) {
 	}
 	switch ck {
 	case btf.KindInt:
-		return equalIntTag(ct, kt), nil
+		return equalAll(ct, kt), nil
 	case btf.KindEnum, btf.KindEnum64:
 		return compatEnum(ct, kt), nil
 	case btf.KindFwd, btf.KindFloat:
@@ -251,7 +251,7 @@ func (d *state) identical(id1, id2 uint32, depth int) bool {
 		case btf.KindUnknown:
 			return true
 		case btf.KindInt:
-			return equalIntTag(t1, t2)
+			return equalAll(t1, t2)
 		case btf.KindEnum, btf.KindEnum64:
 			return compatEnum(t1, t2)
 		case btf.KindFwd, btf.KindFloat:
@@ -414,7 +414,7 @@ func (d *state) refType(id uint32) (uint32, error) {
 			return 0, err
 		}
 		key = keyIntTag(t)
-		find(equalIntTag)
+		find(equalAll)
 	case btf.KindArray:
 		if err := ref(&t.Extra[0]); err != nil {
 			return 0, err
@@ -423,7 +423,7 @@ func (d *state) refType(id uint32) (uint32, error) {
 			return 0, err
 		}
 		key = keyArray(t)
-		find(equalArray)
+		find(equalAll)
 	case btf.KindFuncProto:
 		if err := ref(&t.SizeType); err != nil {
 			return 0, err
@@ -434,7 +434,7 @@ func (d *state) refType(id uint32) (uint32, error) {
 			}
 		}
 		key = keyProto(t)
-		find(equalProto)
+		find(equalAll)
 	default:
 		return 0, fmt.Errorf("dedup: type [%d] %v was left without a representative", id, t.Kind())
 	}
