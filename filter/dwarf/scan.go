@@ -292,11 +292,7 @@ func (w *worker) subprogram(u *unit, ui int, d *die) (Func, error) {
 	}
 	var o die
 	for i := 0; i < maxChain && next != 0; i++ {
-		ou := w.unitAt(next)
-		if ou == nil {
-			return f, dieErr(u, d.off, "reference 0x%x outside .debug_info", next)
-		}
-		if err := w.readDIE(ou, next, &o); err != nil {
+		if err := w.readRef(u, d, next, &o); err != nil {
 			return f, err
 		}
 		if f.Name == "" {
@@ -318,14 +314,32 @@ func (w *worker) subprogram(u *unit, ui int, d *die) (Func, error) {
 			next = o.spec
 		}
 	}
+	f.Return = w.refType(retOff, hasRet, sig8)
+	return f, nil
+}
+
+// readRef reads into o the DIE at off that DIE d of unit u refers to
+// (DW_AT_abstract_origin, DW_AT_specification), perhaps in another unit.
+func (w *worker) readRef(u *unit, d *die, off uint64, o *die) error {
+	ou := w.unitAt(off)
+	if ou == nil {
+		return dieErr(u, d.off, "reference 0x%x outside .debug_info", off)
+	}
+	return w.readDIE(ou, off, o)
+}
+
+// refType is the type a DW_AT_type names: nil when there is none, an
+// unsupported type (counted) for a type-unit signature, which is not
+// followed.
+func (w *worker) refType(off uint64, has, sig8 bool) *Type {
 	switch {
 	case sig8:
 		w.unsupported++
-		f.Return = &Type{Kind: KindUnsupported, Size: -1, Align: 1, Natural: 1}
-	case hasRet && retOff != 0:
-		f.Return = w.typeAt(retOff, 0)
+		return &Type{Kind: KindUnsupported, Size: -1, Align: 1, Natural: 1}
+	case has && off != 0:
+		return w.typeAt(off, 0)
 	}
-	return f, nil
+	return nil
 }
 
 // param builds a Param of f from its DIE.
@@ -335,11 +349,7 @@ func (w *worker) param(u *unit, f *Func, d *die) (Param, error) {
 	next := d.origin
 	var o die
 	for i := 0; i < maxChain && next != 0 && (prm.Name == "" || !hasType); i++ {
-		ou := w.unitAt(next)
-		if ou == nil {
-			return prm, dieErr(u, d.off, "reference 0x%x outside .debug_info", next)
-		}
-		if err := w.readDIE(ou, next, &o); err != nil {
+		if err := w.readRef(u, d, next, &o); err != nil {
 			return prm, err
 		}
 		if prm.Name == "" {
@@ -351,13 +361,7 @@ func (w *worker) param(u *unit, f *Func, d *die) (Param, error) {
 		prm.Artificial = prm.Artificial || o.artificial
 		next = o.origin
 	}
-	switch {
-	case sig8:
-		w.unsupported++
-		prm.Type = &Type{Kind: KindUnsupported, Size: -1, Align: 1, Natural: 1}
-	case hasType && typOff != 0:
-		prm.Type = w.typeAt(typOff, 0)
-	}
+	prm.Type = w.refType(typOff, hasType, sig8)
 	switch {
 	case d.hasLoc:
 		e, fromList, ok, err := w.entryExpr(u, &d.loc, f.LowPC, f.HasPC)
