@@ -1,34 +1,21 @@
 package filter
 
 import (
-	"os"
 	"testing"
 
 	"btffilter/filter/btf"
+	"btffilter/filter/btf/btftest"
 	"btffilter/filter/check"
 	"btffilter/filter/dedup"
 	"btffilter/filter/prune"
 )
 
-func loadRaw(t *testing.T, path string, base *btf.Spec) *btf.Spec {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run scripts/build-fixtures.sh)", err)
-	}
-	s, err := btf.ValidateBlob(raw, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // TestRewriteTypesComposesMaps removes a FUNC from a base and rebases its
 // module onto the result: every old ID that survives maps to a type of the
 // same kind and name, and the outputs pass the output checks.
 func TestRewriteTypesComposesMaps(t *testing.T) {
-	base := loadRaw(t, "../testdata/x86_64/clang/base.btf", nil)
-	mod := loadRaw(t, "../testdata/x86_64/clang/module.btf", base)
+	base := btftest.Load(t, "../testdata/x86_64/clang/base.btf", nil)
+	mod := btftest.Load(t, "../testdata/x86_64/clang/module.btf", base)
 	var fn btf.TypeID
 	for i := range base.Types {
 		if base.Types[i].Kind() == btf.KindFunc && base.Name(&base.Types[i]) == "queue_push" {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"btffilter/filter/btf"
+	"btffilter/filter/btf/btftest"
 )
 
 // TestContainers runs a base and its split module through one run in every
@@ -83,7 +84,7 @@ func runPair(t *testing.T, base, module string, raw bool) {
 	if _, stderr, code := runCLI(t, append(drops, base, module)...); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	b := decodeBase(t, base)
+	b := btftest.Load(t, base, nil)
 	if names := funcNames(t, module, b); names["mod_flush"] || len(names) == 0 {
 		t.Fatalf("module FUNCs: %v", names)
 	}

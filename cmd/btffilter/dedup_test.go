@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"btffilter/filter"
+	"btffilter/filter/btf/btftest"
 )
 
 func jsonReport(t *testing.T, args ...string) *filter.Report {
@@ -32,7 +33,7 @@ func TestDedupOnlyRealVmlinux(t *testing.T) {
 	if f.TypesBefore != 118487 || f.TypesAfter != 118470 || f.Merged != 17 || len(f.Removed) != 0 || !f.Written {
 		t.Fatalf("report: %+v", f)
 	}
-	if !sorted(decodeBase(t, out)) {
+	if !sorted(btftest.Load(t, out, nil)) {
 		t.Fatal("output is not sorted")
 	}
 	checkOnlyBTFChanged(t, k.Vmlinux, out)
@@ -52,7 +53,7 @@ func TestDedupOnlyFixtures(t *testing.T) {
 		t.Errorf("vmlinux-like: %+v", rep.Files[0])
 	}
 	// Whatever the module merges, it must still load against the base.
-	funcNames(t, mod, decodeBase(t, vml))
+	funcNames(t, mod, btftest.Load(t, vml, nil))
 	t.Logf("module: %d -> %d types, %d merged", rep.Files[1].TypesBefore, rep.Files[1].TypesAfter, rep.Files[1].Merged)
 }
 

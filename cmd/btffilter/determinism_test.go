@@ -9,6 +9,7 @@ import (
 
 	"btffilter/elfio"
 	"btffilter/filter/btf"
+	"btffilter/filter/btf/btftest"
 	"btffilter/scripts/kernels"
 )
 
@@ -53,7 +54,7 @@ func pickModules(t *testing.T, k *kernels.Kernel, base *btf.Spec, n int) (files,
 // second run over the output must change nothing.
 func TestDeterministicAndIdempotent(t *testing.T) {
 	k := realKernel(t, "6.1-amd64")
-	base := decodeBase(t, k.Vmlinux)
+	base := btftest.Load(t, k.Vmlinux, nil)
 	mods, funcs := pickModules(t, k, base, 50)
 	args := []string{"--strip-signature", "--drop", "tcp_v4_connect"}
 	for _, f := range funcs {

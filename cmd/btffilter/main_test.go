@@ -12,9 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"btffilter/elfio"
 	"btffilter/filter"
 	"btffilter/filter/btf"
+	"btffilter/filter/btf/btftest"
 	"btffilter/filter/dwarf/dwarftest"
 	"btffilter/scripts/kernels"
 )
@@ -81,27 +81,9 @@ func hashFile(t *testing.T, path string) [32]byte {
 	return sha256.Sum256(data)
 }
 
-// loadBTF reads and checks the BTF of a file (split on base when not nil).
-func loadBTF(t *testing.T, path string, base *btf.Spec) *btf.Spec {
-	t.Helper()
-	f, err := elfio.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := f.BTF()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := btf.ValidateBlob(raw, base)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return s
-}
-
 func funcNames(t *testing.T, path string, base *btf.Spec) map[string]bool {
 	t.Helper()
-	s := loadBTF(t, path, base)
+	s := btftest.Load(t, path, base)
 	names := map[string]bool{}
 	for i := range s.Types {
 		if s.Types[i].Kind() == btf.KindFunc {
@@ -111,12 +93,10 @@ func funcNames(t *testing.T, path string, base *btf.Spec) map[string]bool {
 	return names
 }
 
-func decodeBase(t *testing.T, path string) *btf.Spec { return loadBTF(t, path, nil) }
-
 // TestCompressedModules rewrites the fixture module in place in every
 // container kbuild makes, and checks the result with the real tools.
 func TestCompressedModules(t *testing.T) {
-	base := decodeBase(t, fixtureBase)
+	base := btftest.Load(t, fixtureBase, nil)
 	for _, tc := range []struct {
 		ext   string
 		tool  []string
@@ -338,7 +318,7 @@ func TestFixtureVmlinuxWithModule(t *testing.T) {
 	if got := sectionSize(t, vml, ".BTF"); got != sizeBefore {
 		t.Fatalf(".BTF is %d bytes, was %d", got, sizeBefore)
 	}
-	base := decodeBase(t, vml)
+	base := btftest.Load(t, vml, nil)
 	names := funcNames(t, mod, base)
 	if names["mod_flush"] || len(names) == 0 {
 		t.Fatalf("module FUNCs: %v", names)

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"btffilter/filter/btf"
+	"btffilter/filter/btf/btftest"
 	"btffilter/scripts/kernels"
 )
 
@@ -320,7 +321,7 @@ func sorted(s *btf.Spec) bool {
 
 func checkSortedKept(t *testing.T, in, out string) {
 	t.Helper()
-	a, b := decodeBase(t, in), decodeBase(t, out)
+	a, b := btftest.Load(t, in, nil), btftest.Load(t, out, nil)
 	if sorted(a) != sorted(b) {
 		t.Fatalf("input sorted %v, output sorted %v", sorted(a), sorted(b))
 	}
@@ -332,7 +333,7 @@ func checkSortedKept(t *testing.T, in, out string) {
 func checkBTFIDSymbols(t *testing.T, in, out string) {
 	t.Helper()
 	resolve := func(path string) (map[string]string, int) {
-		s := decodeBase(t, path)
+		s := btftest.Load(t, path, nil)
 		ef, err := elf.Open(path)
 		if err != nil {
 			t.Fatal(err)

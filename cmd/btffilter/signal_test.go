@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"btffilter/filter/btf"
+	"btffilter/filter/btf/btftest"
 )
 
 // TestInterruptedTreeRun kills (SIGINT, then SIGKILL) a run over a few
@@ -18,7 +19,7 @@ import (
 // later run has passed over the directory.
 func TestInterruptedTreeRun(t *testing.T) {
 	k := realKernel(t, "6.1-amd64")
-	base := decodeBase(t, k.Vmlinux)
+	base := btftest.Load(t, k.Vmlinux, nil)
 	mods, funcs := pickModules(t, k, base, 200)
 	bin := buildCommand(t)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
@@ -56,7 +57,7 @@ func TestInterruptedTreeRun(t *testing.T) {
 					continue
 				}
 				rewritten++
-				loadBTF(t, p, base) // a complete, valid new version
+				btftest.Load(t, p, base) // a complete, valid new version
 			}
 			t.Logf("%v: %d of %d files rewritten, exit %v", sig, rewritten, len(orig), err)
 			if sig == syscall.SIGINT {
@@ -78,7 +79,7 @@ func TestInterruptedTreeRun(t *testing.T) {
 				}
 			}
 			for p := range orig {
-				s := loadBTF(t, p, base)
+				s := btftest.Load(t, p, base)
 				for i := range s.Types {
 					if s.Types[i].Kind() == btf.KindFunc && s.Name(&s.Types[i]) == funcs[0] {
 						t.Fatalf("%s still has %s after the second run", p, funcs[0])

@@ -1,4 +1,4 @@
-package btf
+package btf_test
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"btffilter/filter/btf"
 )
 
 // FuzzDecode feeds arbitrary bytes to the decoder, alone and as split BTF on
@@ -29,8 +31,8 @@ func FuzzDecode(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, b := range []*Spec{nil, base} {
-			s, err := Decode(data, b)
+		for _, b := range []*btf.Spec{nil, base} {
+			s, err := btf.Decode(data, b)
 			if err != nil {
 				continue
 			}
@@ -43,7 +45,7 @@ func FuzzDecode(f *testing.F) {
 			if len(enc) != s.EncodedLen() {
 				t.Fatalf("EncodedLen %d, Encode %d", s.EncodedLen(), len(enc))
 			}
-			s2, err := Decode(enc, b)
+			s2, err := btf.Decode(enc, b)
 			if err != nil {
 				t.Fatalf("re-decoding our own encoding: %v", err)
 			}

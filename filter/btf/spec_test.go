@@ -1,4 +1,4 @@
-package btf
+package btf_test
 
 import (
 	"bytes"
@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"btffilter/filter/btf"
+	"btffilter/filter/btf/btftest"
 )
 
 func TestRoundTripEveryKind(t *testing.T) {
@@ -17,18 +20,18 @@ func TestRoundTripEveryKind(t *testing.T) {
 			if len(raw) != s.EncodedLen() {
 				t.Fatalf("EncodedLen %d, encoded %d bytes", s.EncodedLen(), len(raw))
 			}
-			got, err := ValidateBlob(raw, nil)
+			got, err := btf.ValidateBlob(raw, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(got.Types) != int(maxKind) {
-				t.Fatalf("decoded %d types, want %d", len(got.Types), maxKind)
+			if len(got.Types) != int(btf.MaxKind) {
+				t.Fatalf("decoded %d types, want %d", len(got.Types), btf.MaxKind)
 			}
-			seen := map[Kind]bool{}
+			seen := map[btf.Kind]bool{}
 			for i := range got.Types {
 				seen[got.Types[i].Kind()] = true
 			}
-			for k := KindInt; k <= maxKind; k++ {
+			for k := btf.KindInt; k <= btf.MaxKind; k++ {
 				if !seen[k] {
 					t.Errorf("no %v decoded", k)
 				}
@@ -45,13 +48,13 @@ func TestRoundTripEveryKind(t *testing.T) {
 
 func TestLayoutHeader(t *testing.T) {
 	s := everyKind(binary.LittleEndian)
-	s.Header.HdrLen = HeaderLenLayout
+	s.Header.HdrLen = btf.HeaderLenLayout
 	s.Layout = []byte{0, 1, 2, 3, 0, 8, 12, 0}
 	raw := s.Encode()
-	if got := binary.LittleEndian.Uint32(raw[4:]); got != HeaderLenLayout {
+	if got := binary.LittleEndian.Uint32(raw[4:]); got != btf.HeaderLenLayout {
 		t.Fatalf("hdr_len %d", got)
 	}
-	d, err := ValidateBlob(raw, nil)
+	d, err := btf.ValidateBlob(raw, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,15 +72,15 @@ func TestLayoutHeader(t *testing.T) {
 
 func TestWideKindAndVlen(t *testing.T) {
 	// vlen above 0xffff needs the 24-bit mask; kind 19 needs more than 4 bits.
-	b := newSpec(binary.LittleEndian, nil)
-	i32 := b.add("int", KindInt, 0, false, 4, 32)
+	b := btftest.NewBuilder(binary.LittleEndian, nil)
+	i32 := b.Add("int", btf.KindInt, 0, false, 4, 32)
 	const n = 70000
 	extra := make([]uint32, 0, 2*n)
 	for i := 0; i < n; i++ {
 		extra = append(extra, 0, uint32(i32))
 	}
-	b.add("", KindFuncProto, n, false, uint32(i32), extra...)
-	d, err := Decode(b.s.Encode(), nil)
+	b.Add("", btf.KindFuncProto, n, false, uint32(i32), extra...)
+	d, err := btf.Decode(b.Spec.Encode(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,12 +91,12 @@ func TestWideKindAndVlen(t *testing.T) {
 
 func TestSplitRoundTrip(t *testing.T) {
 	base := everyKind(binary.LittleEndian)
-	b := newSpec(binary.LittleEndian, base)
-	p := b.add("", KindPtr, 0, false, 4)                          // to base struct s
-	b.add("m", KindStruct, 1, false, 8, b.str("q"), uint32(p), 0) // own string
-	b.add("s2", KindStruct, 1, false, 4, 0, 1, 0)                 // anonymous member (name 0 is base's "")
-	raw := b.s.Encode()
-	d, err := ValidateBlob(raw, base)
+	b := btftest.NewBuilder(binary.LittleEndian, base)
+	p := b.Add("", btf.KindPtr, 0, false, 4)                          // to base struct s
+	b.Add("m", btf.KindStruct, 1, false, 8, b.Str("q"), uint32(p), 0) // own string
+	b.Add("s2", btf.KindStruct, 1, false, 4, 0, 1, 0)                 // anonymous member (name 0 is base's "")
+	raw := b.Spec.Encode()
+	d, err := btf.ValidateBlob(raw, base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,18 +118,18 @@ func TestCheckBaseFit(t *testing.T) {
 	base := everyKind(binary.LittleEndian)
 	for _, tc := range []struct {
 		name string
-		add  func(b *specBuilder)
+		add  func(b *btftest.Builder)
 		want string
 	}{
-		{"name inside a base string", func(b *specBuilder) { b.add("", KindFwd, 0, false, 0); b.s.Types[0].NameOff = 2 }, "middle of base string"},
-		{"member of FUNC type", func(b *specBuilder) { b.add("x", KindStruct, 1, false, 4, 0, 13, 0) }, "a FUNC"},
-		{"pointer to DATASEC", func(b *specBuilder) { b.add("", KindPtr, 0, false, 15) }, "a DATASEC"},
-		{"FUNC to INT", func(b *specBuilder) { b.add("g", KindFunc, 0, false, 1) }, "a INT"},
+		{"name inside a base string", func(b *btftest.Builder) { b.Add("", btf.KindFwd, 0, false, 0); b.Spec.Types[0].NameOff = 2 }, "middle of base string"},
+		{"member of FUNC type", func(b *btftest.Builder) { b.Add("x", btf.KindStruct, 1, false, 4, 0, 13, 0) }, "a FUNC"},
+		{"pointer to DATASEC", func(b *btftest.Builder) { b.Add("", btf.KindPtr, 0, false, 15) }, "a DATASEC"},
+		{"FUNC to INT", func(b *btftest.Builder) { b.Add("g", btf.KindFunc, 0, false, 1) }, "a INT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := newSpec(binary.LittleEndian, base)
+			b := btftest.NewBuilder(binary.LittleEndian, base)
 			tc.add(b)
-			err := b.s.CheckBaseFit()
+			err := b.Spec.CheckBaseFit()
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}
@@ -138,7 +141,7 @@ func TestDecodeErrors(t *testing.T) {
 	good := everyKind(binary.LittleEndian).Encode()
 	le := binary.LittleEndian
 	mod := func(f func(b []byte) []byte) []byte { return f(append([]byte(nil), good...)) }
-	typeStart := HeaderLen
+	typeStart := btf.HeaderLen
 	for _, tc := range []struct {
 		name string
 		data []byte
@@ -151,11 +154,11 @@ func TestDecodeErrors(t *testing.T) {
 		{"string section past end", mod(func(b []byte) []byte { le.PutUint32(b[20:], 1<<20); return b }), "string section"},
 		{"type section past end", mod(func(b []byte) []byte { le.PutUint32(b[12:], 1<<20); return b }), "type section"},
 		{"unknown kind", mod(func(b []byte) []byte { b[typeStart+7] = 25; return b }), "type [1] at offset 0x18: unknown kind 25"},
-		{"vlen past end", mod(func(b []byte) []byte { le.PutUint32(b[typeStart+16+4:], uint32(KindStruct)<<24|0xfffff); return b }), "type [2] STRUCT at offset 0x28: vlen"},
+		{"vlen past end", mod(func(b []byte) []byte { le.PutUint32(b[typeStart+16+4:], uint32(btf.KindStruct)<<24|0xfffff); return b }), "type [2] STRUCT at offset 0x28: vlen"},
 		{"type section length not word multiple", mod(func(b []byte) []byte { le.PutUint32(b[12:], le.Uint32(b[12:])-2); return b }), "multiple of 4"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Decode(tc.data, nil)
+			_, err := btf.Decode(tc.data, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}
@@ -167,34 +170,34 @@ func TestValidateErrors(t *testing.T) {
 	le := binary.LittleEndian
 	for _, tc := range []struct {
 		name   string
-		change func(s *Spec)
+		change func(s *btf.Spec)
 		raw    func(b []byte) []byte
 		want   string
 	}{
-		{"dangling type ID", func(s *Spec) { s.Types[1].SizeType = 999 }, nil, "type [2] PTR: refers to type ID 999"},
-		{"FUNC to non-proto", func(s *Spec) { s.Types[12].SizeType = 1 }, nil, "not a FUNC_PROTO"},
-		{"invalid FUNC name", func(s *Spec) {
+		{"dangling type ID", func(s *btf.Spec) { s.Types[1].SizeType = 999 }, nil, "type [2] PTR: refers to type ID 999"},
+		{"FUNC to non-proto", func(s *btf.Spec) { s.Types[12].SizeType = 1 }, nil, "not a FUNC_PROTO"},
+		{"invalid FUNC name", func(s *btf.Spec) {
 			s.Types[12].NameOff = uint32(len(s.Strings))
 			s.Strings = append(s.Strings, "a-b\x00"...)
 		}, nil, `invalid function name "a-b"`},
-		{"FUNC linkage extern", func(s *Spec) { s.Types[12].Info |= 2 }, nil, "invalid linkage"},
-		{"PTR with name", func(s *Spec) { s.Types[1].NameOff = 1 }, nil, "where none is allowed"},
-		{"string past end", func(s *Spec) { s.Types[0].NameOff = 1 << 20 }, nil, "past the string section"},
-		{"strings not NUL-terminated", func(s *Spec) { s.Strings = append(s.Strings, 'x') }, nil, "does not end with NUL"},
-		{"datasec out of order", func(s *Spec) { s.Types[14].Extra[1] = 6 }, nil, "past the section size"},
-		{"decl tag bad component", func(s *Spec) { s.Types[16].Extra[0] = 5 }, nil, "component index 5"},
+		{"FUNC linkage extern", func(s *btf.Spec) { s.Types[12].Info |= 2 }, nil, "invalid linkage"},
+		{"PTR with name", func(s *btf.Spec) { s.Types[1].NameOff = 1 }, nil, "where none is allowed"},
+		{"string past end", func(s *btf.Spec) { s.Types[0].NameOff = 1 << 20 }, nil, "past the string section"},
+		{"strings not NUL-terminated", func(s *btf.Spec) { s.Strings = append(s.Strings, 'x') }, nil, "does not end with NUL"},
+		{"datasec out of order", func(s *btf.Spec) { s.Types[14].Extra[1] = 6 }, nil, "past the section size"},
+		{"decl tag bad component", func(s *btf.Spec) { s.Types[16].Extra[0] = 5 }, nil, "component index 5"},
 		{"trailing byte", nil, func(b []byte) []byte { return append(b, 0) }, "unsupported section found"},
 		{"gap between sections", nil, func(b []byte) []byte {
 			le.PutUint32(b[16:], le.Uint32(b[16:])+1)
 			le.PutUint32(b[20:], le.Uint32(b[20:])-1)
 			return b
 		}, "gap or overlap"},
-		{"nonzero unknown header byte", func(s *Spec) { s.Header.HdrLen = 40; s.Header.Tail = []byte{0, 0, 0, 0, 0, 0, 0, 1} }, nil, "not zero"},
-		{"version 2", func(s *Spec) { s.Header.Version = 2 }, nil, "version 2"},
-		{"member of a forward-declared type", func(s *Spec) { s.Types[4].Extra[1] = 7 }, nil, "member 0: member type [7] is a FWD"},
-		{"pointer loop", func(s *Spec) { s.Types[1].SizeType = 11 }, nil, "through reference types alone"},
-		{"typedef loop", func(s *Spec) { s.Types[7].SizeType = 9 }, nil, "loop"},
-		{"struct containing itself", func(s *Spec) { s.Types[3].Extra[1] = 4 }, nil, "refers to itself by value"},
+		{"nonzero unknown header byte", func(s *btf.Spec) { s.Header.HdrLen = 40; s.Header.Tail = []byte{0, 0, 0, 0, 0, 0, 0, 1} }, nil, "not zero"},
+		{"version 2", func(s *btf.Spec) { s.Header.Version = 2 }, nil, "version 2"},
+		{"member of a forward-declared type", func(s *btf.Spec) { s.Types[4].Extra[1] = 7 }, nil, "member 0: member type [7] is a FWD"},
+		{"pointer loop", func(s *btf.Spec) { s.Types[1].SizeType = 11 }, nil, "through reference types alone"},
+		{"typedef loop", func(s *btf.Spec) { s.Types[7].SizeType = 9 }, nil, "loop"},
+		{"struct containing itself", func(s *btf.Spec) { s.Types[3].Extra[1] = 4 }, nil, "refers to itself by value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := everyKind(le)
@@ -205,7 +208,7 @@ func TestValidateErrors(t *testing.T) {
 			if tc.raw != nil {
 				raw = tc.raw(raw)
 			}
-			_, err := ValidateBlob(raw, nil)
+			_, err := btf.ValidateBlob(raw, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}
@@ -228,9 +231,9 @@ func TestFixtures(t *testing.T) {
 		}
 		// BPF objects carry BTF for libbpf, which fixes DATASEC sizes
 		// at load: they decode but need not pass the kernel's rules.
-		check := ValidateBlob
+		check := btf.ValidateBlob
 		if strings.Contains(p, "/bpf/") {
-			check = Decode
+			check = btf.Decode
 		}
 		s, err := check(raw, nil)
 		if err != nil {
@@ -245,7 +248,7 @@ func TestFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := ValidateBlob(mraw, s)
+			m, err := btf.ValidateBlob(mraw, s)
 			if err != nil {
 				t.Fatalf("%s: %v", mod, err)
 			}
@@ -258,7 +261,7 @@ func TestFixtures(t *testing.T) {
 		}
 	}
 	if s, _ := os.ReadFile("../../testdata/bpf/bpfeb.btf"); len(s) > 0 {
-		if o, _ := ByteOrderOf(s); o != binary.BigEndian {
+		if o, _ := btf.ByteOrderOf(s); o != binary.BigEndian {
 			t.Error("bpfeb.btf does not decode as big-endian")
 		}
 	}

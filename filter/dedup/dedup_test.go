@@ -7,43 +7,19 @@ import (
 	"testing"
 
 	"btffilter/filter/btf"
+	"btffilter/filter/btf/btftest"
 )
 
-// builder makes small specs by hand.
-type builder struct {
-	s    *btf.Spec
-	strs map[string]uint32
-}
+// builder makes small specs by hand, with type IDs as the uint32s the
+// type words hold.
+type builder struct{ *btftest.Builder }
 
 func newBuilder(base *btf.Spec) *builder {
-	b := &builder{s: &btf.Spec{Order: binary.LittleEndian, Base: base, Header: btf.Header{Version: 1, HdrLen: btf.HeaderLen}}, strs: map[string]uint32{}}
-	if base == nil {
-		b.s.Strings = []byte{0}
-		b.strs[""] = 0
-	}
-	return b
-}
-
-func (b *builder) str(s string) uint32 {
-	if s == "" && b.s.Base != nil {
-		return 0
-	}
-	if off, ok := b.strs[s]; ok {
-		return off
-	}
-	off := b.s.StrBase() + uint32(len(b.s.Strings))
-	b.s.Strings = append(append(b.s.Strings, s...), 0)
-	b.strs[s] = off
-	return off
+	return &builder{btftest.NewBuilder(binary.LittleEndian, base)}
 }
 
 func (b *builder) add(name string, k btf.Kind, vlen int, kflag bool, sizeType uint32, extra ...uint32) uint32 {
-	info := uint32(k)<<24 | uint32(vlen)
-	if kflag {
-		info |= 1 << 31
-	}
-	b.s.Types = append(b.s.Types, btf.Type{NameOff: b.str(name), Info: info, SizeType: sizeType, Extra: extra})
-	return uint32(b.s.NextID() - 1)
+	return uint32(b.Add(name, k, vlen, kflag, sizeType, extra...))
 }
 
 func (b *builder) int32() uint32 { return b.add("int", btf.KindInt, 0, false, 4, 1<<24|32) }
@@ -61,7 +37,7 @@ type member struct {
 func (b *builder) st(k btf.Kind, name string, size uint32, kflag bool, ms ...member) uint32 {
 	var extra []uint32
 	for _, m := range ms {
-		extra = append(extra, b.str(m.name), m.typ, m.off)
+		extra = append(extra, b.Str(m.name), m.typ, m.off)
 	}
 	return b.add(name, k, len(ms), kflag, size, extra...)
 }
@@ -69,7 +45,7 @@ func (b *builder) st(k btf.Kind, name string, size uint32, kflag bool, ms ...mem
 // reserve appends a placeholder whose fields are set later, for cycles.
 func (b *builder) reserve() uint32 { return b.add("", btf.KindPtr, 0, false, 0) }
 
-func (b *builder) set(id uint32, t btf.Type) { b.s.Types[id-1] = t }
+func (b *builder) set(id uint32, t btf.Type) { b.Spec.Types[id-1] = t }
 
 // handCases are small inputs for the situations the algorithm exists for;
 // each unit is written twice or in partial forms, as separate compilation
@@ -87,7 +63,7 @@ func handCases() map[string]*btf.Spec {
 		s := b.st(btf.KindStruct, "S", 4, false, member{"x", i, 0})
 		p2 := b.ptr(s)
 		b.st(btf.KindStruct, "A", 8, false, member{"s", p2, 0})
-		cases["fwd-in-graph"] = b.s
+		cases["fwd-in-graph"] = b.Spec
 	}
 	// A FWD nothing compares with resolves to the only struct of its name;
 	// a FWD with two candidates, or of the other kind, stays.
@@ -104,21 +80,21 @@ func handCases() map[string]*btf.Spec {
 		u := b.add("baz", btf.KindFwd, 0, true, 0)
 		b.ptr(u)
 		b.st(btf.KindStruct, "baz", 4, false, member{"u", i, 0})
-		cases["leftover-fwds"] = b.s
+		cases["leftover-fwds"] = b.Spec
 	}
 	// Enum forward declarations meet full ENUM and ENUM64 definitions.
 	{
 		b := newBuilder(nil)
 		b.add("e", btf.KindEnum, 0, false, 4)
-		b.add("e", btf.KindEnum, 2, false, 4, b.str("A"), 0, b.str("B"), 1)
+		b.add("e", btf.KindEnum, 2, false, 4, b.Str("A"), 0, b.Str("B"), 1)
 		b.add("e", btf.KindEnum, 0, false, 4)
-		b.add("e", btf.KindEnum, 2, false, 4, b.str("A"), 0, b.str("B"), 1)
+		b.add("e", btf.KindEnum, 2, false, 4, b.Str("A"), 0, b.Str("B"), 1)
 		b.add("big", btf.KindEnum, 0, true, 4)
-		b.add("big", btf.KindEnum64, 1, true, 8, b.str("X"), 1, 2)
-		b.add("other", btf.KindEnum, 1, false, 4, b.str("A"), 0)
-		b.add("other", btf.KindEnum, 1, false, 4, b.str("A"), 7)
+		b.add("big", btf.KindEnum64, 1, true, 8, b.Str("X"), 1, 2)
+		b.add("other", btf.KindEnum, 1, false, 4, b.Str("A"), 0)
+		b.add("other", btf.KindEnum, 1, false, 4, b.Str("A"), 7)
 		b.add("other", btf.KindEnum, 0, false, 4)
-		cases["enum-forwards"] = b.s
+		cases["enum-forwards"] = b.Spec
 	}
 	// Structs equal but for a bitfield's size must not merge.
 	{
@@ -127,7 +103,7 @@ func handCases() map[string]*btf.Spec {
 		b.st(btf.KindStruct, "flags", 4, true, member{"a", i, 3 << 24}, member{"b", i, 5<<24 | 3})
 		b.st(btf.KindStruct, "flags", 4, true, member{"a", i, 4 << 24}, member{"b", i, 5<<24 | 3})
 		b.st(btf.KindStruct, "flags", 4, true, member{"a", i, 3 << 24}, member{"b", i, 5<<24 | 3})
-		cases["bitfield-sizes"] = b.s
+		cases["bitfield-sizes"] = b.Spec
 	}
 	// A list node points to itself through a pointer, twice over; a third
 	// copy differs in its payload.
@@ -138,18 +114,18 @@ func handCases() map[string]*btf.Spec {
 			node := b.reserve()
 			p := b.ptr(node)
 			pay := i
-			if len(b.s.Types) > 10 {
+			if len(b.Spec.Types) > 10 {
 				pay = b.add("long", btf.KindInt, 0, false, 8, 1<<24|64)
 			}
 			ms := []member{{"next", p, 0}, {"val", pay, 64}}
 			var extra []uint32
 			for _, m := range ms {
-				extra = append(extra, b.str(m.name), m.typ, m.off)
+				extra = append(extra, b.Str(m.name), m.typ, m.off)
 			}
-			b.set(node, btf.Type{NameOff: b.str("node"), Info: uint32(btf.KindStruct)<<24 | 2, SizeType: size, Extra: extra})
+			b.set(node, btf.Type{NameOff: b.Str("node"), Info: uint32(btf.KindStruct)<<24 | 2, SizeType: size, Extra: extra})
 			b.add("node_t", btf.KindTypedef, 0, false, node)
 		}
-		cases["pointer-cycles"] = b.s
+		cases["pointer-cycles"] = b.Spec
 	}
 	// One unit carries two identical copies of an array type and of a
 	// struct type; the other unit has one of each.
@@ -165,7 +141,7 @@ func handCases() map[string]*btf.Spec {
 		a3 := b.add("", btf.KindArray, 0, false, 0, j, j, 4)
 		in3 := b.st(btf.KindStruct, "in", 4, false, member{"x", j, 0})
 		b.st(btf.KindStruct, "outer", 40, false, member{"a", a3, 0}, member{"b", a3, 128}, member{"c", in3, 256}, member{"d", in3, 288})
-		cases["identical-copies"] = b.s
+		cases["identical-copies"] = b.Spec
 	}
 	// Reference types over merged structs: functions, protos, tags,
 	// const/volatile/restrict, arrays, type tags; VAR and DATASEC stay.
@@ -181,7 +157,7 @@ func handCases() map[string]*btf.Spec {
 			tt := b.add("user", btf.KindTypeTag, 0, false, s)
 			pt := b.ptr(tt)
 			arr := b.add("", btf.KindArray, 0, false, 0, s, i, 3)
-			proto := b.add("", btf.KindFuncProto, 2, false, i, b.str("a"), r, b.str("b"), pt)
+			proto := b.add("", btf.KindFuncProto, 2, false, i, b.Str("a"), r, b.Str("b"), pt)
 			fn := b.add("f", btf.KindFunc, 0, false, proto)
 			b.add("tag", btf.KindDeclTag, 0, false, fn, 0xffffffff)
 			b.add("tag", btf.KindDeclTag, 0, false, s, 0)
@@ -190,7 +166,7 @@ func handCases() map[string]*btf.Spec {
 			b.add("double", btf.KindFloat, 0, false, 8)
 			b.add("td", btf.KindTypedef, 0, false, pt)
 		}
-		cases["reference-types"] = b.s
+		cases["reference-types"] = b.Spec
 	}
 	// Unions, and a FWD of union kind.
 	{
@@ -204,7 +180,7 @@ func handCases() map[string]*btf.Spec {
 		q := b.ptr(u)
 		b.st(btf.KindStruct, "holder", 8, false, member{"p", q, 0})
 		_ = i
-		cases["union-fwd"] = b.s
+		cases["union-fwd"] = b.Spec
 	}
 	return cases
 }

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"btffilter/elfio"
 	"btffilter/filter/btf"
+	"btffilter/filter/btf/btftest"
 	"btffilter/filter/check"
 	"btffilter/scripts/kernels"
 )
@@ -18,24 +18,7 @@ func kernelBTF(t testing.TB, tag string) (*kernels.Kernel, *btf.Spec) {
 	if err != nil {
 		t.Fatalf("%v (run scripts/fetch-kernels.sh)", err)
 	}
-	return k, readBTF(t, k.Vmlinux, nil)
-}
-
-func readBTF(t testing.TB, path string, base *btf.Spec) *btf.Spec {
-	t.Helper()
-	f, err := elfio.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := f.BTF()
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	s, err := btf.Decode(raw, base)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return s
+	return k, btftest.Load(t, k.Vmlinux, nil)
 }
 
 func TestVmlinuxTwice(t *testing.T) {
@@ -86,7 +69,7 @@ func TestModulesStandalone(t *testing.T) {
 		k, v := kernelBTF(t, tag)
 		var alone []*btf.Spec
 		for _, path := range someModules(t, k, 16) {
-			m := readBTF(t, path, v)
+			m := btftest.Load(t, path, v)
 			s, err := Standalone(m)
 			if err != nil {
 				t.Fatalf("%s: %v", path, err)
@@ -232,7 +215,7 @@ func TestSplitModules(t *testing.T) {
 	rawBase := base.Spec.Encode()
 	extra := map[string]int{}
 	for _, path := range someModules(t, k, 4) {
-		m := readBTF(t, path, base.Spec)
+		m := btftest.Load(t, path, base.Spec)
 		res, err := Dedup(m, Options{Base: prepared})
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)

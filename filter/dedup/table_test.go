@@ -167,13 +167,13 @@ func TestInPlaceSharedExtras(t *testing.T) {
 	build := func(share bool) *btf.Spec {
 		b := newBuilder(nil)
 		i := b.int32()
-		ms := []uint32{b.str("a"), i, 0, b.str("b"), i, 32}
+		ms := []uint32{b.Str("a"), i, 0, b.Str("b"), i, 32}
 		b.add("s", btf.KindStruct, 2, false, 8, ms...)
 		if !share {
 			ms = append([]uint32(nil), ms...)
 		}
 		b.add("s", btf.KindStruct, 2, false, 8, ms...)
-		return b.s
+		return b.Spec
 	}
 	decoded, err := btf.Decode(build(false).Encode(), nil)
 	if err != nil {

@@ -2,25 +2,12 @@ package prune
 
 import (
 	"fmt"
-	"os"
 	"testing"
 
 	"btffilter/filter/btf"
+	"btffilter/filter/btf/btftest"
 	"btffilter/filter/check"
 )
-
-func load(t testing.TB, path string, base *btf.Spec) *btf.Spec {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run scripts/build-fixtures.sh)", err)
-	}
-	s, err := btf.ValidateBlob(raw, base)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return s
-}
 
 func funcID(t testing.TB, s *btf.Spec, name string) btf.TypeID {
 	t.Helper()
@@ -120,7 +107,7 @@ func kinds(s *btf.Spec, ids []btf.TypeID) map[btf.Kind]int {
 func TestRemoveFixtures(t *testing.T) {
 	for _, dir := range []string{"x86_64/gcc", "x86_64/clang", "aarch64/gcc", "aarch64/clang"} {
 		t.Run(dir, func(t *testing.T) {
-			base := load(t, "../../testdata/"+dir+"/base.btf", nil)
+			base := btftest.Load(t, "../../testdata/"+dir+"/base.btf", nil)
 			// queue_push shares its FUNC_PROTO with two others: the
 			// proto stays. kfunc_acquire is tagged (clang): its
 			// DECL_TAG goes with it.
@@ -165,7 +152,7 @@ func TestRemoveFixtures(t *testing.T) {
 }
 
 func TestRemoveDeclTag(t *testing.T) {
-	base := load(t, "../../testdata/x86_64/clang/base.btf", nil)
+	base := btftest.Load(t, "../../testdata/x86_64/clang/base.btf", nil)
 	var fn btf.TypeID
 	for i := range base.Types {
 		tt := &base.Types[i]
@@ -190,7 +177,7 @@ func TestRemoveDeclTag(t *testing.T) {
 }
 
 func TestReferencedProtoStays(t *testing.T) {
-	base := load(t, "../../testdata/x86_64/gcc/base.btf", nil)
+	base := btftest.Load(t, "../../testdata/x86_64/gcc/base.btf", nil)
 	id := funcID(t, base, "wide_middle")
 	proto := btf.TypeID(base.Types[id-1].SizeType)
 	res, err := Remove(base, []btf.TypeID{id}, Options{Referenced: map[btf.TypeID]bool{proto: true}})
@@ -203,7 +190,7 @@ func TestReferencedProtoStays(t *testing.T) {
 }
 
 func TestRemoveRejectsNonFunc(t *testing.T) {
-	base := load(t, "../../testdata/x86_64/gcc/base.btf", nil)
+	base := btftest.Load(t, "../../testdata/x86_64/gcc/base.btf", nil)
 	if _, err := Remove(base, []btf.TypeID{1}, Options{}); err == nil {
 		t.Fatal("removing an INT was accepted")
 	}
@@ -218,8 +205,8 @@ func TestRemoveRejectsNonFunc(t *testing.T) {
 func TestRebaseSplit(t *testing.T) {
 	for _, dir := range []string{"x86_64/gcc", "aarch64/clang"} {
 		t.Run(dir, func(t *testing.T) {
-			base := load(t, "../../testdata/"+dir+"/base.btf", nil)
-			mod := load(t, "../../testdata/"+dir+"/module.btf", base)
+			base := btftest.Load(t, "../../testdata/"+dir+"/base.btf", nil)
+			mod := btftest.Load(t, "../../testdata/"+dir+"/module.btf", base)
 			var ids []btf.TypeID
 			for _, f := range []string{"queue_push", "wide_middle", "packed_first"} {
 				ids = append(ids, funcID(t, base, f))
@@ -269,8 +256,8 @@ func TestRebaseSplit(t *testing.T) {
 // TestBaseStringCopied makes the module name a type like a removed base FUNC:
 // the new base lost that string, so the module must carry it.
 func TestBaseStringCopied(t *testing.T) {
-	base := load(t, "../../testdata/x86_64/gcc/base.btf", nil)
-	mod := load(t, "../../testdata/x86_64/gcc/module.btf", base)
+	base := btftest.Load(t, "../../testdata/x86_64/gcc/base.btf", nil)
+	mod := btftest.Load(t, "../../testdata/x86_64/gcc/module.btf", base)
 	id := funcID(t, base, "packed_first")
 	nameOff := base.Types[id-1].NameOff
 	// A FWD in the module whose name is the base's "packed_first".

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"btffilter/elfio"
 	"btffilter/filter/abi"
 	"btffilter/filter/btf"
+	"btffilter/filter/btf/btftest"
 	"btffilter/filter/dwarf"
 )
 
@@ -62,20 +62,7 @@ func TestParseSet(t *testing.T) {
 // fixtureSpec is the BTF of the x86-64 gcc fixture of testdata/abi, whose
 // FUNC i128_p1 is long i128_p1(long a, __int128 x, long b).
 func fixtureSpec(t *testing.T) *btf.Spec {
-	t.Helper()
-	f, err := elfio.Open("../../testdata/abi/x86_64-gcc.o")
-	if err != nil {
-		t.Fatalf("%v (run scripts/build-abi-fixtures.sh)", err)
-	}
-	raw, err := f.BTF()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := btf.Decode(raw, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return btftest.Load(t, "../../testdata/abi/x86_64-gcc.o", nil)
 }
 
 var (
