@@ -143,7 +143,7 @@ const (
 func classify(path string, haveBase bool) (inputKind, error) {
 	if ef, err := elf.Open(path); err == nil {
 		defer ef.Close()
-		if ef.Type == elf.ET_REL && (ef.Section(".modinfo") != nil || ef.Section(".gnu.linkonce.this_module") != nil) {
+		if isModuleELF(ef) {
 			return kindSplit, nil
 		}
 		return kindBase, nil
@@ -164,9 +164,11 @@ func classify(path string, haveBase bool) (inputKind, error) {
 	return kindBase, nil
 }
 
-func isModule(f *elfio.File) bool {
-	return f.ELF != nil && f.ELF.Type == elf.ET_REL &&
-		(f.Section(".modinfo") != nil || f.Section(".gnu.linkonce.this_module") != nil)
+func isModule(f *elfio.File) bool { return f.ELF != nil && isModuleELF(f.ELF) }
+
+// isModuleELF: a kernel module is a relocatable object with module info.
+func isModuleELF(ef *elf.File) bool {
+	return ef.Type == elf.ET_REL && (ef.Section(".modinfo") != nil || ef.Section(".gnu.linkonce.this_module") != nil)
 }
 
 // baseState is a base file before and after its rewrite, for the split
