@@ -34,16 +34,16 @@ func kernelRelease(f *elfio.File) string {
 		return ""
 	}
 	for _, s := range syms {
-		if s.Name != "linux_banner" || s.Section == elf.SHN_UNDEF || int(s.Section) >= len(f.ELF.Sections) {
+		if s.Name != "linux_banner" {
 			continue
 		}
-		sec := f.ELF.Sections[s.Section]
-		if sec.Type == elf.SHT_NOBITS || s.Value < sec.Addr {
-			return ""
+		_, off, err := f.SymbolOffset(s)
+		if err != nil {
+			continue // undefined here, or not inside its section
 		}
-		off := s.Value - sec.Addr
+		sec := f.ELF.Sections[s.Section] // an index SymbolOffset checked
 		size := min(s.Size, 512)
-		if size == 0 || off+size > sec.Size {
+		if sec.Type == elf.SHT_NOBITS || size == 0 {
 			return ""
 		}
 		buf := make([]byte, size)
