@@ -1,7 +1,6 @@
 package filter
 
 import (
-	godwarf "debug/dwarf"
 	"debug/elf"
 	"fmt"
 	"os"
@@ -70,7 +69,7 @@ func (r *runner) judgeInputs(f *elfio.File, fr *FileReport, in *rules.Input) err
 			if err != nil {
 				return fmt.Errorf("%s: DWARF of %s: %w", f.Path, dbg.Path, err)
 			}
-			in.Ref = func() *godwarf.Data { return refDWARF(dbg) }
+			in.Ref = in.DWARF.Reference
 		}
 		switch {
 		case err == nil:
@@ -163,59 +162,4 @@ func functionSymbols(f *elfio.File) ([]rules.Symbol, error) {
 		return out[i].Value < out[j].Value
 	})
 	return out, nil
-}
-
-// refDWARF opens Go's debug/dwarf over f's DWARF, for the few lookups the
-// scanner does not answer (rules.Input.Ref). A linked file's sections are
-// used in place from its image; a relocatable object goes through
-// elf.File.DWARF, which applies its relocations. nil when it cannot be
-// opened: the rules then compare pointers as pointers.
-func refDWARF(f *elfio.File) (d *godwarf.Data) {
-	// A hostile file may still trip debug/dwarf or debug/elf: the reference
-	// reader is then absent, as for a file it cannot read.
-	defer func() {
-		if recover() != nil {
-			d = nil
-		}
-	}()
-	if f.ELF.Type == elf.ET_REL {
-		// debug/elf inflates and relocates the sections itself; refuse
-		// first what elfio.SectionContents would.
-		for _, s := range f.ELF.Sections {
-			if strings.HasPrefix(s.Name, ".debug_") && s.Size > elfio.MaxDecompressedSize {
-				return nil
-			}
-		}
-		var err error
-		if d, err = f.ELF.DWARF(); err != nil {
-			return nil
-		}
-		return d
-	}
-	get := func(name string) []byte {
-		s := f.ELF.Section(name)
-		if s == nil || s.Type == elf.SHT_NOBITS {
-			return nil
-		}
-		if s.Flags&elf.SHF_COMPRESSED == 0 && s.Offset+s.Size <= uint64(len(f.Data)) {
-			return f.Data[s.Offset : s.Offset+s.Size : s.Offset+s.Size]
-		}
-		b, err := elfio.SectionContents(s)
-		if err != nil {
-			return nil
-		}
-		return b
-	}
-	d, err := godwarf.New(get(".debug_abbrev"), nil, nil, get(".debug_info"), get(".debug_line"), nil, get(".debug_ranges"), get(".debug_str"))
-	if err != nil {
-		return nil
-	}
-	for _, name := range []string{".debug_addr", ".debug_line_str", ".debug_str_offsets", ".debug_rnglists"} {
-		if b := get(name); b != nil {
-			if err := d.AddSection(name, b); err != nil {
-				return nil
-			}
-		}
-	}
-	return d
 }

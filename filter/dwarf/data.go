@@ -21,6 +21,9 @@ type Data struct {
 	// supplementary or alternate object files, split DWARF); the affected
 	// types have Kind KindUnsupported and the affected names are empty.
 	Unsupported int
+
+	// sec is what Scan read, kept for Reference.
+	sec *sections
 }
 
 // Unit is one compilation (or partial) unit.
