@@ -30,19 +30,10 @@ esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$root/testdata/abi
 
-need=(gcc clang aarch64-linux-gnu-gcc pahole dpkg-query cmp)
-missing=()
-for t in "${need[@]}"; do
-	command -v "$t" >/dev/null 2>&1 || missing+=("$t")
-done
-if ((${#missing[@]})); then
-	echo "build-abi-fixtures.sh: missing tools: ${missing[*]}; run scripts/setup.sh first" >&2
-	exit 1
-fi
-
-export SOURCE_DATE_EPOCH=1672531200 # 2023-01-01T00:00:00Z
-export LC_ALL=C TZ=UTC
-umask 022
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
+bf_need_tools build-abi-fixtures.sh gcc clang aarch64-linux-gnu-gcc pahole dpkg-query cmp
+bf_reproducible
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/btffilter-abi.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT

@@ -42,21 +42,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 testdata=$root/testdata
 src=$testdata/src
 
-need=(gcc clang llvm-objcopy aarch64-linux-gnu-gcc arm-linux-gnueabihf-gcc
-	objcopy readelf pahole bpftool openssl gzip xz zstd sha256sum dpkg-query)
-missing=()
-for t in "${need[@]}"; do
-	command -v "$t" >/dev/null 2>&1 || missing+=("$t")
-done
-if ((${#missing[@]})); then
-	echo "build-fixtures.sh: missing tools: ${missing[*]}; run scripts/setup.sh first" >&2
-	exit 1
-fi
-
-# Everything that could leak the time, the locale or the build directory.
-export SOURCE_DATE_EPOCH=1672531200 # 2023-01-01T00:00:00Z
-export LC_ALL=C TZ=UTC
-umask 022
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
+bf_need_tools build-fixtures.sh gcc clang llvm-objcopy aarch64-linux-gnu-gcc arm-linux-gnueabihf-gcc \
+	objcopy readelf pahole bpftool openssl gzip xz zstd sha256sum dpkg-query
+# Everything that could leak the time, the locale or the build directory
+# (the latter through the prefix maps below).
+bf_reproducible
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/btffilter-fixtures.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT

@@ -22,6 +22,28 @@ bf_die() {
 	exit 1
 }
 
+# bf_need_tools SCRIPT TOOL... exits with one line naming every TOOL that is
+# not on PATH, for SCRIPT's error message.
+bf_need_tools() {
+	local script=$1 t missing=()
+	shift
+	for t in "$@"; do
+		command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+	done
+	if ((${#missing[@]})); then
+		echo "$script: missing tools: ${missing[*]}; run scripts/setup.sh first" >&2
+		exit 1
+	fi
+}
+
+# bf_reproducible fixes what could leak the time, the locale or the umask
+# into a build.
+bf_reproducible() {
+	export SOURCE_DATE_EPOCH=1672531200 # 2023-01-01T00:00:00Z
+	export LC_ALL=C TZ=UTC
+	umask 022
+}
+
 # bf_suite_uri SUITE prints the first URI of the deb822 stanza (Types: deb)
 # whose Suites field lists SUITE exactly. Fails when there is none.
 bf_suite_uri() {
