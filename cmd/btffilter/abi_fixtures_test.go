@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -68,15 +67,7 @@ func TestABIFixturesPipeline(t *testing.T) {
 		table := readABITable(t, filepath.Join(dir, fx.table))
 		for _, kv := range []string{"6.1", "7.2"} {
 			t.Run(fx.file+"/"+kv, func(t *testing.T) {
-				stdout, stderr, code := runCLI(t, "-n", "-j", "--kernel", kv, filepath.Join(dir, fx.file))
-				if code != 0 {
-					t.Fatalf("exit %d: %s", code, stderr)
-				}
-				var rep filter.Report
-				if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-					t.Fatal(err)
-				}
-				fr := rep.Files[0]
+				fr := jsonReport(t, "-n", "--kernel", kv, filepath.Join(dir, fx.file)).Files[0]
 				removed := map[string]filter.Removed{}
 				for _, r := range fr.Removed {
 					removed[r.Name] = r

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,19 +24,11 @@ func TestSeparateDebugInfo(t *testing.T) {
 	}
 	mods := []string{"drivers/ata/libata.ko", "fs/nfs/nfsv4.ko", "net/tls/tls.ko", "drivers/virtio/virtio_pci.ko"}
 	judge := func(dir string, extra ...string) *filter.Report {
-		args := append([]string{"-n", "-j", "-B", k.Vmlinux}, extra...)
+		args := append([]string{"-n", "-B", k.Vmlinux}, extra...)
 		for _, m := range mods {
 			args = append(args, filepath.Join(dir, m))
 		}
-		stdout, stderr, code := runCLI(t, args...)
-		if code != 0 {
-			t.Fatalf("btffilter %s: exit %d: %s", strings.Join(args, " "), code, stderr)
-		}
-		var rep filter.Report
-		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-			t.Fatal(err)
-		}
-		return &rep
+		return jsonReport(t, args...)
 	}
 	stripped := judge(k.Modules, "--debuginfo", filepath.Join(k.Dir, "dbg"))
 	full := judge(k.DbgModules)

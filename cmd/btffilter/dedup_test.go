@@ -1,27 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"btffilter/filter"
 	"btffilter/filter/btf/btftest"
 )
-
-func jsonReport(t *testing.T, args ...string) *filter.Report {
-	t.Helper()
-	stdout, stderr, code := runCLI(t, append([]string{"-j"}, args...)...)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	var rep filter.Report
-	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-		t.Fatalf("%v\n%s", err, stdout)
-	}
-	return &rep
-}
 
 // TestDedupOnlyRealVmlinux: the shipped 7.2 vmlinux holds 17 identical
 // FUNC_PROTOs (FACTS.md 8); --dedup-only merges them, and the result stays

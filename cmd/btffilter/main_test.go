@@ -5,14 +5,12 @@ import (
 	"crypto/sha256"
 	"debug/elf"
 	"encoding/binary"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"btffilter/filter"
 	"btffilter/filter/btf"
 	"btffilter/filter/btf/btftest"
 	"btffilter/filter/dwarf/dwarftest"
@@ -168,14 +166,7 @@ func TestSignedModule(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "would break the signature") || hashFile(t, path) != h {
 		t.Fatalf("signed module: exit %d, %s", code, stderr)
 	}
-	stdout, stderr, code := runCLI(t, "-j", "--strip-signature", "-B", fixtureBase, "--drop", "mod_flush", path)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	var rep filter.Report
-	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := jsonReport(t, "--strip-signature", "-B", fixtureBase, "--drop", "mod_flush", path)
 	if !strings.Contains(strings.Join(rep.Files[0].Warnings, "\n"), "signature stripped") {
 		t.Errorf("report does not say the signature was stripped: %+v", rep.Files[0])
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"debug/elf"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"btffilter/filter"
 	"btffilter/filter/btf"
 	"btffilter/filter/btf/btftest"
 	"btffilter/scripts/kernels"
@@ -23,6 +25,21 @@ func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	var o, e bytes.Buffer
 	code = run(args, &o, &e)
 	return o.String(), e.String(), code
+}
+
+// jsonReport runs the command with -j and the arguments, requires exit 0 and
+// decodes its report.
+func jsonReport(t *testing.T, args ...string) *filter.Report {
+	t.Helper()
+	stdout, stderr, code := runCLI(t, append([]string{"-j"}, args...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep filter.Report
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	return &rep
 }
 
 // TestDropRealVmlinux is the acceptance test of the rewrite path on the

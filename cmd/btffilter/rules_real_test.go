@@ -1,11 +1,9 @@
 package main
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 
-	"btffilter/filter"
 	"btffilter/scripts/kernels"
 )
 
@@ -55,15 +53,7 @@ func TestDefaultRulesRealVmlinux(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v (run scripts/fetch-kernels.sh)", err)
 			}
-			stdout, stderr, code := runCLI(t, "-n", "-j", k.Vmlinux)
-			if code != 0 {
-				t.Fatalf("exit %d: %s", code, stderr)
-			}
-			var rep filter.Report
-			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-				t.Fatal(err)
-			}
-			fr := rep.Files[0]
+			fr := jsonReport(t, "-n", k.Vmlinux).Files[0]
 			got := map[string]want{}
 			count := map[string]int{}
 			for _, r := range fr.Removed {
