@@ -520,18 +520,7 @@ func (l *locReader) entry(f *dwarf.Field, low uint64, cfaFrame bool) ([]piece, e
 	}
 	p := int(off)
 	base := l.cuLow
-	uleb := func() uint64 {
-		var v uint64
-		for s := uint(0); p < len(b); s += 7 {
-			c := b[p]
-			p++
-			v |= uint64(c&0x7f) << s
-			if c < 0x80 {
-				break
-			}
-		}
-		return v
-	}
+	uleb := func() uint64 { return readULEB(b, &p) }
 	addrx := func(i uint64) uint64 {
 		at := l.addrBase + int64(8*i)
 		if at+8 > int64(len(l.addr)) {
@@ -602,6 +591,21 @@ func (l *locReader) entry(f *dwarf.Field, low uint64, cfaFrame bool) ([]piece, e
 	return nil, nil
 }
 
+// readULEB reads the unsigned LEB128 number at b[*p] and moves *p past it
+// (a number cut short by the end of b reads as its bytes so far).
+func readULEB(b []byte, p *int) uint64 {
+	var v uint64
+	for s := uint(0); *p < len(b); s += 7 {
+		c := b[*p]
+		*p++
+		v |= uint64(c&0x7f) << s
+		if c < 0x80 {
+			break
+		}
+	}
+	return v
+}
+
 // decodeExpr reads the register and stack pieces of a location expression:
 // DW_OP_reg*, DW_OP_regx, DW_OP_fbreg (with a CFA frame base) and
 // DW_OP_piece. Anything else leaves that piece unknown.
@@ -610,18 +614,7 @@ func decodeExpr(b []byte, cfaFrame bool) []piece {
 	cur := piece{reg: -2}
 	offset := 0
 	p := 0
-	uleb := func() int64 {
-		var v int64
-		for s := uint(0); p < len(b); s += 7 {
-			c := b[p]
-			p++
-			v |= int64(c&0x7f) << s
-			if c < 0x80 {
-				break
-			}
-		}
-		return v
-	}
+	uleb := func() int64 { return int64(readULEB(b, &p)) }
 	sleb := func() int64 {
 		var v int64
 		var s uint
