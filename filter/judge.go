@@ -19,8 +19,8 @@ import (
 // (the file's own, or separate debug information found through
 // --debuginfo). A file without DWARF runs only the rules that need none,
 // with a warning; when a rule that needs DWARF was named in --rules, that
-// is an error instead.
-func (r *runner) judgeInputs(f *elfio.File, fr *FileReport, in *rules.Input) error {
+// is an error instead. release is f's kernel release, "" when unknown.
+func (r *runner) judgeInputs(f *elfio.File, release string, fr *FileReport, in *rules.Input) error {
 	var needDWARF, explicit []string
 	for _, name := range in.Rules.Names() {
 		if rules.NeedsDWARF(name) {
@@ -33,7 +33,6 @@ func (r *runner) judgeInputs(f *elfio.File, fr *FileReport, in *rules.Input) err
 	if len(in.Rules.Names()) == 0 {
 		return nil
 	}
-	release := kernelRelease(f)
 	var err error
 	if in.Symbols, err = functionSymbols(f); err != nil {
 		return err

@@ -260,6 +260,7 @@ func (r *runner) processFile(path string, fr *FileReport, base *baseState) (*bas
 		return nil, err
 	}
 	fr.Arch = archName(f)
+	release := kernelRelease(f)
 	raw, err := f.BTF()
 	if err != nil {
 		return nil, err
@@ -291,8 +292,8 @@ func (r *runner) processFile(path string, fr *FileReport, base *baseState) (*bas
 		}
 	}
 	if base != nil && !distilled {
-		if rel := kernelRelease(f); rel != "" && base.release != "" && rel != base.release {
-			return nil, fmt.Errorf("%s: module is for kernel %s but the base %s is kernel %s", path, rel, base.path, base.release)
+		if release != "" && base.release != "" && release != base.release {
+			return nil, fmt.Errorf("%s: module is for kernel %s but the base %s is kernel %s", path, release, base.path, base.release)
 		}
 	}
 	spec, err := btf.Decode(raw, oldBase)
@@ -302,8 +303,8 @@ func (r *runner) processFile(path string, fr *FileReport, base *baseState) (*bas
 	if base != nil {
 		if err := spec.CheckBaseFit(); err != nil {
 			expects := "built against another kernel?"
-			if rel := kernelRelease(f); rel != "" {
-				expects = "the module is for kernel " + rel
+			if release != "" {
+				expects = "the module is for kernel " + release
 			}
 			return nil, fmt.Errorf("%s: module BTF does not fit the base %s (%s): %w", path, base.path, expects, err)
 		}
@@ -328,7 +329,7 @@ func (r *runner) processFile(path string, fr *FileReport, base *baseState) (*bas
 	// DWARF (judge.go).
 	d := &rules.Decision{}
 	if !r.opts.DedupOnly {
-		if err := r.judgeInputs(f, fr, &in); err != nil {
+		if err := r.judgeInputs(f, release, fr, &in); err != nil {
 			return nil, err
 		}
 		if d, err = rules.Decide(in); err != nil {
@@ -342,7 +343,7 @@ func (r *runner) processFile(path string, fr *FileReport, base *baseState) (*bas
 		fr.Warnings = append(fr.Warnings, fmt.Sprintf("%s: rule %s fired but the function is protected (%s)", v.Name, v.Rule, v.Reason))
 	}
 	rebase := base != nil && !distilled && base.new != nil
-	st := &baseState{path: path, release: kernelRelease(f), old: spec}
+	st := &baseState{path: path, release: release, old: spec}
 	if len(d.Remove) == 0 && !rebase && !r.opts.DedupOnly {
 		return st, r.writeUnchanged(f, fr)
 	}
