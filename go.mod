@@ -1,4 +1,4 @@
-module btffilter
+module github.com/btffilter/btffilter
 
 go 1.26.0
 

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"btffilter/elfio/elftest"
+	"github.com/btffilter/btffilter/elfio/elftest"
 )
 
 // TestRewrite runs every kind of replacement over every fixture (ELF32 and

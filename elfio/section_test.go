@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"btffilter/elfio/elftest"
+	"github.com/btffilter/btffilter/elfio/elftest"
 )
 
 // TestSectionDataCompressed reads a zlib SHF_COMPRESSED .debug_info: the

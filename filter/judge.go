@@ -8,10 +8,10 @@ import (
 	"sort"
 	"strings"
 
-	"btffilter/elfio"
-	"btffilter/filter/abi"
-	"btffilter/filter/dwarf"
-	"btffilter/filter/rules"
+	"github.com/btffilter/btffilter/elfio"
+	"github.com/btffilter/btffilter/filter/internal/abi"
+	"github.com/btffilter/btffilter/filter/internal/dwarf"
+	"github.com/btffilter/btffilter/filter/internal/rules"
 )
 
 // judgeInputs fills what the judging rules read besides the BTF: the ELF

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
-	"btffilter/filter/abi"
-	"btffilter/filter/rules"
+	"github.com/btffilter/btffilter/filter/internal/abi"
+	"github.com/btffilter/btffilter/filter/internal/rules"
 )
 
 // Options are the settings of a run (the command line of DESIGN.md).

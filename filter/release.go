@@ -5,7 +5,7 @@ import (
 	"debug/elf"
 	"strings"
 
-	"btffilter/elfio"
+	"github.com/btffilter/btffilter/elfio"
 )
 
 // kernelRelease tells which kernel release a file belongs to, when it can be

@@ -1,9 +1,9 @@
 package filter
 
 import (
-	"btffilter/filter/btf"
-	"btffilter/filter/dedup"
-	"btffilter/filter/prune"
+	"github.com/btffilter/btffilter/filter/btf"
+	"github.com/btffilter/btffilter/filter/internal/dedup"
+	"github.com/btffilter/btffilter/filter/internal/prune"
 )
 
 // typeRewrite is the type-level rewrite of one spec: removal, then

@@ -3,11 +3,11 @@ package filter
 import (
 	"testing"
 
-	"btffilter/filter/btf"
-	"btffilter/filter/btf/btftest"
-	"btffilter/filter/check"
-	"btffilter/filter/dedup"
-	"btffilter/filter/prune"
+	"github.com/btffilter/btffilter/filter/btf"
+	"github.com/btffilter/btffilter/filter/btf/btftest"
+	"github.com/btffilter/btffilter/filter/internal/check"
+	"github.com/btffilter/btffilter/filter/internal/dedup"
+	"github.com/btffilter/btffilter/filter/internal/prune"
 )
 
 // TestRewriteTypesComposesMaps removes a FUNC from a base and rebases its

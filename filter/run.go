@@ -9,13 +9,13 @@ import (
 	"os"
 	"sync"
 
-	"btffilter/elfio"
-	"btffilter/filter/btf"
-	"btffilter/filter/btfids"
-	"btffilter/filter/check"
-	"btffilter/filter/dedup"
-	"btffilter/filter/prune"
-	"btffilter/filter/rules"
+	"github.com/btffilter/btffilter/elfio"
+	"github.com/btffilter/btffilter/filter/btf"
+	"github.com/btffilter/btffilter/filter/internal/btfids"
+	"github.com/btffilter/btffilter/filter/internal/check"
+	"github.com/btffilter/btffilter/filter/internal/dedup"
+	"github.com/btffilter/btffilter/filter/internal/prune"
+	"github.com/btffilter/btffilter/filter/internal/rules"
 )
 
 // Run processes every path and reports on each. It returns an error only when

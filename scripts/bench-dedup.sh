@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Compares libbpf's btf__dedup (scripts/dedup-oracle) with filter/dedup
-# (scripts/dedup-bench) on vmlinux .BTF concatenated with itself, for the 6.1
-# and 7.2 amd64 kernels. filter/dedup runs in both its modes: copying (the
+# Compares libbpf's btf__dedup (scripts/dedup-oracle) with filter/internal/dedup
+# (filter/internal/tools/dedup-bench) on vmlinux .BTF concatenated with itself, for the 6.1
+# and 7.2 amd64 kernels. filter/internal/dedup runs in both its modes: copying (the
 # default: the input spec is left alone) and in place (Options.InPlace: the
 # decoded types are rewritten where they are, as btf__dedup rewrites its own).
 #
@@ -34,7 +34,7 @@ root=$("$here/sid-chroot.sh" path)
 libbpf=$(chroot "$root" dpkg-query -W -f='${Version}' libbpf-dev)
 tmp=$(mktemp -d /tmp/bench-dedup.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-(cd "$here/.." && go build -o "$tmp/dedup-bench" ./scripts/dedup-bench)
+(cd "$here/.." && go build -o "$tmp/dedup-bench" ./filter/internal/tools/dedup-bench)
 bench=$tmp/dedup-bench
 echo "libbpf: libbpf-dev $libbpf from the sid chroot, linked statically ($oracle)"
 echo "go: $(go version | cut -d' ' -f3-), GOGC=${GOGC:-default} GOMAXPROCS=${GOMAXPROCS:-default}"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Rebuilds the calling-convention fixtures of testdata/abi from
 # testdata/abi/abi.c: one object per architecture and compiler, with DWARF 5
-# and a .BTF section from pahole -J, for the tests of package filter/abi.
+# and a .BTF section from pahole -J, for the tests of package filter/internal/abi.
 #
 #   scripts/build-abi-fixtures.sh          rebuild; unchanged files are left alone
 #   scripts/build-abi-fixtures.sh --check  rebuild in a scratch directory and

@@ -4,7 +4,7 @@
 # DWARF with --verbose, which names every function it skips and why;
 # btffilter judges the existing BTF with its default rules (-n -j). For the
 # functions pahole skips for signature, consistency and ambiguity reasons,
-# scripts/compare-pahole (Go) counts how many btffilter removes and under
+# filter/internal/tools/compare-pahole (Go) counts how many btffilter removes and under
 # which rule, and explains each one it keeps.
 #
 # Usage: scripts/compare-pahole.sh [TAG]   (default 6.1-amd64)
@@ -34,4 +34,4 @@ bf_step "btffilter -n -j $vmlinux"
 "$work/btffilter" -n -j "$vmlinux" >"$work/btffilter.json"
 
 bf_step "comparison"
-go run ./scripts/compare-pahole "$work/pahole.out" "$work/btffilter.json" "$vmlinux"
+go run ./filter/internal/tools/compare-pahole "$work/pahole.out" "$work/btffilter.json" "$vmlinux"

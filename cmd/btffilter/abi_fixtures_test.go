@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"btffilter/filter"
+	"github.com/btffilter/btffilter/filter"
 )
 
 // The fixture suite of testdata/abi through the whole pipeline: each object

@@ -5,8 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"btffilter/elfio"
-	"btffilter/scripts/kernels"
+	"github.com/btffilter/btffilter/elfio"
+	"github.com/btffilter/btffilter/scripts/kernels"
 )
 
 // TestBaseMismatchReal gives a real module the base of another kernel: by

@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"btffilter/filter/btf"
-	"btffilter/filter/btf/btftest"
+	"github.com/btffilter/btffilter/filter/btf"
+	"github.com/btffilter/btffilter/filter/btf/btftest"
 )
 
 // TestContainers runs a base and its split module through one run in every

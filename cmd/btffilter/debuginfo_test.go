@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"btffilter/filter"
-	"btffilter/scripts/kernels"
+	"github.com/btffilter/btffilter/filter"
+	"github.com/btffilter/btffilter/scripts/kernels"
 )
 
 // TestSeparateDebugInfo: stripped, signed modules of the Debian 6.1 image

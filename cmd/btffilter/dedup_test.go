@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"btffilter/filter/btf/btftest"
+	"github.com/btffilter/btffilter/filter/btf/btftest"
 )
 
 // TestDedupOnlyRealVmlinux: the shipped 7.2 vmlinux holds 17 identical

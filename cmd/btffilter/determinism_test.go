@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"btffilter/elfio"
-	"btffilter/filter/btf"
-	"btffilter/filter/btf/btftest"
-	"btffilter/scripts/kernels"
+	"github.com/btffilter/btffilter/elfio"
+	"github.com/btffilter/btffilter/filter/btf"
+	"github.com/btffilter/btffilter/filter/btf/btftest"
+	"github.com/btffilter/btffilter/scripts/kernels"
 )
 
 // pickModules returns n module files of k spread over the sorted list, and

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"btffilter/filter/btf/btftest"
+	"github.com/btffilter/btffilter/filter/btf/btftest"
 )
 
 // mountTmpfs mounts a tmpfs of the given size on a new directory and
@@ -135,7 +135,7 @@ func TestReadOnlyDirectory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	bin := filepath.Join(top, "btffilter")
+	bin := filepath.Join(top, "github.com/btffilter/btffilter")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

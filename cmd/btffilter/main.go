@@ -14,7 +14,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
-	"btffilter/filter"
+	"github.com/btffilter/btffilter/filter"
 
 	flag "github.com/spf13/pflag"
 )
@@ -33,7 +33,7 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("btffilter", flag.ContinueOnError)
+	fs := flag.NewFlagSet("github.com/btffilter/btffilter", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
 		opts    filter.Options

@@ -11,10 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"btffilter/filter/btf"
-	"btffilter/filter/btf/btftest"
-	"btffilter/filter/dwarf/dwarftest"
-	"btffilter/scripts/kernels"
+	"github.com/btffilter/btffilter/elfio/elftest"
+	"github.com/btffilter/btffilter/filter/btf"
+	"github.com/btffilter/btffilter/filter/btf/btftest"
+	"github.com/btffilter/btffilter/scripts/kernels"
 )
 
 const (
@@ -63,7 +63,7 @@ func realKernel(t *testing.T, tag string) *kernels.Kernel {
 // buildCommand builds btffilter for tests that run it as a process.
 func buildCommand(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "btffilter")
+	bin := filepath.Join(t.TempDir(), "github.com/btffilter/btffilter")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -406,7 +406,7 @@ func patchSectionHeader(t *testing.T, path, name string, edit func(off, size *ui
 // checked to keep its bytes too.
 func debugFileArgs(t *testing.T, links int, loop bool) []string {
 	p := filepath.Join(t.TempDir(), "hostile.debug")
-	data := dwarftest.DebugFile(dwarftest.TypedefChain("wide_middle", links, loop))
+	data := elftest.DebugFile(elftest.TypedefChain("wide_middle", links, loop))
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)
 	}

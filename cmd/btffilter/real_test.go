@@ -14,10 +14,10 @@ import (
 	"strings"
 	"testing"
 
-	"btffilter/filter"
-	"btffilter/filter/btf"
-	"btffilter/filter/btf/btftest"
-	"btffilter/scripts/kernels"
+	"github.com/btffilter/btffilter/filter"
+	"github.com/btffilter/btffilter/filter/btf"
+	"github.com/btffilter/btffilter/filter/btf/btftest"
+	"github.com/btffilter/btffilter/scripts/kernels"
 )
 
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {

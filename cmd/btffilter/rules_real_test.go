@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"btffilter/scripts/kernels"
+	"github.com/btffilter/btffilter/scripts/kernels"
 )
 
 // TestDefaultRulesRealVmlinux runs the default rules on the Debian vmlinux

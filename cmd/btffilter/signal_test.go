@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"btffilter/filter/btf"
-	"btffilter/filter/btf/btftest"
+	"github.com/btffilter/btffilter/filter/btf"
+	"github.com/btffilter/btffilter/filter/btf/btftest"
 )
 
 // TestInterruptedTreeRun kills (SIGINT, then SIGKILL) a run over a few

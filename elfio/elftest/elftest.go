@@ -1,6 +1,7 @@
 // Package elftest writes small synthetic ELF files for tests: layouts and
 // contents the toolchain would not produce (huge or misaligned sections,
-// hand-made debug sections), without depending on it.
+// hand-made debug sections, DWARF that loops or nests absurdly deep),
+// without depending on it.
 package elftest
 
 import (

@@ -3,8 +3,8 @@ package btf_test
 import (
 	"encoding/binary"
 
-	"btffilter/filter/btf"
-	"btffilter/filter/btf/btftest"
+	"github.com/btffilter/btffilter/filter/btf"
+	"github.com/btffilter/btffilter/filter/btf/btftest"
 )
 
 // everyKind builds a base spec with one or more types of every kind 1-19.

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"btffilter/filter/btf"
+	"github.com/btffilter/btffilter/filter/btf"
 )
 
 // FuzzDecode feeds arbitrary bytes to the decoder, alone and as split BTF on

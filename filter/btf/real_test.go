@@ -5,9 +5,9 @@ import (
 	"os"
 	"testing"
 
-	"btffilter/elfio"
-	"btffilter/filter/btf"
-	"btffilter/scripts/kernels"
+	"github.com/btffilter/btffilter/elfio"
+	"github.com/btffilter/btffilter/filter/btf"
+	"github.com/btffilter/btffilter/scripts/kernels"
 )
 
 // modulesPerKernel is how many modules of each real kernel the round-trip

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"btffilter/filter/btf"
-	"btffilter/filter/btf/btftest"
+	"github.com/btffilter/btffilter/filter/btf"
+	"github.com/btffilter/btffilter/filter/btf/btftest"
 )
 
 func TestRoundTripEveryKind(t *testing.T) {

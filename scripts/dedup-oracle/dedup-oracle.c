@@ -1,5 +1,5 @@
 // dedup-oracle runs libbpf's btf__dedup on a raw BTF file and writes the
-// result as raw BTF. It is the reference the Go package filter/dedup is
+// result as raw BTF. It is the reference the Go package filter/internal/dedup is
 // compared with (scripts/dedup-oracle/build.sh builds it).
 //
 // Usage: dedup-oracle [-b BASE] [-p] IN [OUT]

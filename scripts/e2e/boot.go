@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"btffilter/scripts/kernels"
+	"github.com/btffilter/btffilter/scripts/kernels"
 )
 
 // Boot describes one QEMU run.

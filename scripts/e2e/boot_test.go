@@ -14,7 +14,7 @@ import (
 
 	"github.com/cilium/ebpf/btf"
 
-	"btffilter/scripts/kernels"
+	"github.com/btffilter/btffilter/scripts/kernels"
 )
 
 // noSuchFunction is a name no kernel has; fentry on it must fail.

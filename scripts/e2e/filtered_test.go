@@ -10,7 +10,7 @@ import (
 
 	"github.com/cilium/ebpf/btf"
 
-	"btffilter/scripts/kernels"
+	"github.com/btffilter/btffilter/scripts/kernels"
 )
 
 // filteredModules is how many modules are rewritten with the vmlinux and
@@ -20,8 +20,8 @@ const filteredModules = 20
 // buildTool builds the btffilter command into dir.
 func buildTool(t *testing.T, dir string) string {
 	t.Helper()
-	bin := filepath.Join(dir, "btffilter")
-	out, err := exec.Command("go", "build", "-o", bin, "btffilter/cmd/btffilter").CombinedOutput()
+	bin := filepath.Join(dir, "github.com/btffilter/btffilter")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/btffilter/btffilter/cmd/btffilter").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build btffilter: %v\n%s", err, out)
 	}

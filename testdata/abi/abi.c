@@ -1,6 +1,6 @@
 /*
  * One function per calling-convention case of FACTS.md 3 and its near
- * misses, for the `abi` rule (package filter/abi). Every function is global,
+ * misses, for the `abi` rule (package filter/internal/abi). Every function is global,
  * noinline and used, so the compilers keep its signature, its parameters and
  * their entry locations; each body reads every parameter so that DWARF gives
  * them a location. Built by scripts/build-abi-fixtures.sh.

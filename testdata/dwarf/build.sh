@@ -1,7 +1,7 @@
 #!/bin/bash
 # Builds the DWARF layout fixtures of testdata/dwarf from layout.c: one
 # relocatable object per compiler, target and DWARF flavour, for
-# filter/dwarf's tests. Deterministic (paths mapped, fixed locale); needs
+# filter/internal/dwarf's tests. Deterministic (paths mapped, fixed locale); needs
 # gcc, clang and gcc-aarch64-linux-gnu (scripts/setup.sh installs them).
 set -euo pipefail
 export LC_ALL=C TZ=UTC SOURCE_DATE_EPOCH=1672531200

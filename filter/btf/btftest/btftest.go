@@ -6,8 +6,8 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"btffilter/elfio"
-	"btffilter/filter/btf"
+	"github.com/btffilter/btffilter/elfio"
+	"github.com/btffilter/btffilter/filter/btf"
 )
 
 // Builder makes a spec type by type. Spec is the result so far; tests may
