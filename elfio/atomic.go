@@ -28,7 +28,7 @@ import (
 // for new contents anyway.
 func WriteAtomic(path string, data []byte) error {
 	if err := writeAtomic(path, data); err != nil {
-		return fmt.Errorf("%s: %v", path, err)
+		return fileError(path, err)
 	}
 	return nil
 }
@@ -39,7 +39,7 @@ func writeAtomic(path string, data []byte) (err error) {
 	case err == nil:
 	case errors.Is(err, fs.ErrNotExist):
 		if _, lerr := os.Lstat(path); lerr == nil {
-			return fmt.Errorf("dangling symbolic link: %v", err)
+			return fmt.Errorf("dangling symbolic link: %w", err)
 		}
 		target = path
 	default:
@@ -67,7 +67,7 @@ func writeAtomic(path string, data []byte) (err error) {
 	removeStaleTemps(dir, base)
 	tmp, err := os.CreateTemp(dir, "."+base+".tmp*")
 	if err != nil {
-		return fmt.Errorf("create temporary file: %v", err)
+		return fmt.Errorf("create temporary file: %w", err)
 	}
 	tmpName := tmp.Name()
 	// The lock, held until the temporary file is renamed or removed, tells a
@@ -75,7 +75,7 @@ func writeAtomic(path string, data []byte) (err error) {
 	if err := syscall.Flock(int(tmp.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		tmp.Close()
 		os.Remove(tmpName)
-		return fmt.Errorf("lock temporary file: %v", err)
+		return fmt.Errorf("lock temporary file: %w", err)
 	}
 	renamed := false
 	defer func() {
@@ -91,21 +91,21 @@ func writeAtomic(path string, data []byte) (err error) {
 	// Owner first: chown clears setuid/setgid, so chmod must come after it.
 	if uid >= 0 {
 		if err := tmp.Chown(uid, gid); err != nil {
-			return fmt.Errorf("keep owner %d:%d: %v", uid, gid, err)
+			return fmt.Errorf("keep owner %d:%d: %w", uid, gid, err)
 		}
 	}
 	if err := tmp.Chmod(mode); err != nil {
-		return fmt.Errorf("keep mode %v: %v", mode, err)
+		return fmt.Errorf("keep mode %v: %w", mode, err)
 	}
 	if err := tmp.Sync(); err != nil {
 		return err // *PathError: it names the temporary file
 	}
 	if err := os.Rename(tmpName, target); err != nil {
-		return fmt.Errorf("replace %s: %v", target, err)
+		return fmt.Errorf("replace %s: %w", target, err)
 	}
 	renamed = true
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("replaced, but close: %v", err)
+		return fmt.Errorf("replaced, but close: %w", err)
 	}
 
 	// The new contents are in place; what remains makes the rename itself
@@ -113,11 +113,11 @@ func writeAtomic(path string, data []byte) (err error) {
 	// rename is then as durable as that file system allows.
 	d, derr := os.Open(dir)
 	if derr != nil {
-		return fmt.Errorf("replaced, but open directory for sync: %v", derr)
+		return fmt.Errorf("replaced, but open directory for sync: %w", derr)
 	}
 	defer d.Close()
 	if serr := d.Sync(); serr != nil && !errors.Is(serr, syscall.EINVAL) && !errors.Is(serr, syscall.ENOTSUP) {
-		return fmt.Errorf("replaced, but sync directory %s: %v", dir, serr)
+		return fmt.Errorf("replaced, but sync directory %s: %w", dir, serr)
 	}
 	return nil
 }

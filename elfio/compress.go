@@ -21,42 +21,60 @@ const zstdMaxWindow = 128 << 20
 // output.
 const zstdEncoderWindow = 2 << 20
 
+// compressionOf tells a file's compression by its magic.
+func compressionOf(head []byte) Compression {
+	switch {
+	case bytes.HasPrefix(head, magicGzip):
+		return Gzip
+	case bytes.HasPrefix(head, magicXZ):
+		return XZ
+	case bytes.HasPrefix(head, magicZstd):
+		return Zstd
+	}
+	return None
+}
+
+// decompressor returns a reader of what r decompresses to, and the function
+// that releases it.
+func decompressor(c Compression, r io.Reader) (io.Reader, func(), error) {
+	switch c {
+	case Gzip:
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, nil, fmt.Errorf("gzip: %w", err)
+		}
+		return zr, func() { zr.Close() }, nil
+	case XZ:
+		zr, err := xz.NewReader(r)
+		if err != nil {
+			return nil, nil, fmt.Errorf("xz: %w", err)
+		}
+		return zr, func() {}, nil
+	case Zstd:
+		zr, err := zstd.NewReader(r,
+			zstd.WithDecoderConcurrency(1),
+			zstd.WithDecoderMaxWindow(zstdMaxWindow))
+		if err != nil {
+			return nil, nil, fmt.Errorf("zstd: %w", err)
+		}
+		return zr, zr.Close, nil
+	}
+	return nil, nil, fmt.Errorf("internal error: decompressor called with %v", c)
+}
+
 // decompress inflates raw (whose kind was found by its magic) and refuses to
 // produce more than limit bytes. The limit is enforced on the stream itself,
 // never on a size stored in a header, which an attacker controls.
 func decompress(c Compression, raw []byte, limit int64) ([]byte, error) {
-	var r io.Reader
-	switch c {
-	case Gzip:
-		zr, err := gzip.NewReader(bytes.NewReader(raw))
-		if err != nil {
-			return nil, fmt.Errorf("gzip: %v", err)
-		}
-		defer zr.Close()
-		r = zr
-	case XZ:
-		zr, err := xz.NewReader(bytes.NewReader(raw))
-		if err != nil {
-			return nil, fmt.Errorf("xz: %v", err)
-		}
-		r = zr
-	case Zstd:
-		zr, err := zstd.NewReader(bytes.NewReader(raw),
-			zstd.WithDecoderConcurrency(1),
-			zstd.WithDecoderMaxWindow(zstdMaxWindow))
-		if err != nil {
-			return nil, fmt.Errorf("zstd: %v", err)
-		}
-		defer zr.Close()
-		r = zr
-	default:
-		return nil, fmt.Errorf("internal error: decompress called with %v", c)
+	r, done, err := decompressor(c, bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
 	}
-
+	defer done()
 	var buf bytes.Buffer
 	n, err := io.Copy(&buf, io.LimitReader(r, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v (after %d decompressed bytes)", c, err, n)
+		return nil, fmt.Errorf("%s: %w (after %d decompressed bytes)", c, err, n)
 	}
 	if n > limit {
 		return nil, fmt.Errorf("%s: decompressed content exceeds the limit of %d bytes; refusing a possible decompression bomb", c, limit)
@@ -78,7 +96,7 @@ func decompress(c Compression, raw []byte, limit int64) ([]byte, error) {
 func (f *File) Encode(image []byte) ([]byte, error) {
 	out, err := compress(f.Compression, image)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", f.Path, err)
+		return nil, fileError(f.Path, err)
 	}
 	return out, nil
 }
@@ -92,7 +110,7 @@ func compress(c Compression, image []byte) ([]byte, error) {
 	case Gzip:
 		zw, err := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
 		if err != nil {
-			return nil, fmt.Errorf("gzip: %v", err)
+			return nil, fmt.Errorf("gzip: %w", err)
 		}
 		// `gzip -n` stores neither name nor time; the OS byte is Unix (3) as
 		// gzip on Linux writes it, so the output matches a kbuild-made .ko.gz
@@ -100,21 +118,21 @@ func compress(c Compression, image []byte) ([]byte, error) {
 		zw.Name = ""
 		zw.OS = 3
 		if _, err := zw.Write(image); err != nil {
-			return nil, fmt.Errorf("gzip: %v", err)
+			return nil, fmt.Errorf("gzip: %w", err)
 		}
 		if err := zw.Close(); err != nil {
-			return nil, fmt.Errorf("gzip: %v", err)
+			return nil, fmt.Errorf("gzip: %w", err)
 		}
 	case XZ:
 		zw, err := xz.WriterConfig{CheckSum: xz.CRC32, DictCap: 1 << 20}.NewWriter(&buf)
 		if err != nil {
-			return nil, fmt.Errorf("xz: %v", err)
+			return nil, fmt.Errorf("xz: %w", err)
 		}
 		if _, err := zw.Write(image); err != nil {
-			return nil, fmt.Errorf("xz: %v", err)
+			return nil, fmt.Errorf("xz: %w", err)
 		}
 		if err := zw.Close(); err != nil {
-			return nil, fmt.Errorf("xz: %v", err)
+			return nil, fmt.Errorf("xz: %w", err)
 		}
 	case Zstd:
 		zw, err := zstd.NewWriter(nil,
@@ -123,11 +141,11 @@ func compress(c Compression, image []byte) ([]byte, error) {
 			zstd.WithWindowSize(zstdEncoderWindow),
 			zstd.WithEncoderCRC(true))
 		if err != nil {
-			return nil, fmt.Errorf("zstd: %v", err)
+			return nil, fmt.Errorf("zstd: %w", err)
 		}
 		out := zw.EncodeAll(image, nil)
 		if err := zw.Close(); err != nil {
-			return nil, fmt.Errorf("zstd: %v", err)
+			return nil, fmt.Errorf("zstd: %w", err)
 		}
 		return out, nil
 	default:

@@ -3,9 +3,11 @@ package elfio
 import (
 	"bytes"
 	"debug/elf"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"sync"
 )
 
 // Compression is how a file is compressed on disk.
@@ -74,6 +76,10 @@ type File struct {
 
 	// stat is the file as Open found it (nil for parsed bytes).
 	stat os.FileInfo
+	// The symbol table, parsed on first use (Symbols).
+	symsOnce sync.Once
+	syms     []elf.Symbol
+	symsErr  error
 }
 
 // MaxDecompressedSize is the largest decompressed content Open accepts. The
@@ -111,7 +117,7 @@ func Open(path string) (*File, error) {
 	}
 	raw, err := readAll(fh, st.Size())
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fileError(path, err)
 	}
 	f, err := parse(path, raw)
 	if err != nil {
@@ -130,7 +136,7 @@ func readAll(r io.Reader, size int64) ([]byte, error) {
 	}
 	buf := make([]byte, size, size+1)
 	if _, err := io.ReadFull(r, buf); err != nil {
-		return nil, fmt.Errorf("read: %v (the file shrank while being read?)", err)
+		return nil, fmt.Errorf("read: %w (the file shrank while being read?)", err)
 	}
 	// Anything past the size Stat gave: the file grew meanwhile.
 	rest, err := io.ReadAll(r)
@@ -153,29 +159,25 @@ func (f *File) CheckUnchanged() error {
 		return err
 	}
 	if !os.SameFile(f.stat, now) || now.Size() != f.stat.Size() || !now.ModTime().Equal(f.stat.ModTime()) {
-		return fmt.Errorf("%s: changed on disk while it was being processed; left as it is now", f.Path)
+		return fileError(f.Path, ErrChanged)
 	}
 	return nil
 }
 
-// parse is Open on bytes already in memory; path is used only in errors and
-// File.Path. It is the entry point of FuzzOpen, so it must not panic.
+// NewFile is Open on bytes already in memory: a file's contents as stored
+// (compressed, signed, raw BTF or ELF). name is used in errors and as
+// File.Path; CheckUnchanged has nothing to compare with and passes.
+func NewFile(name string, raw []byte) (*File, error) { return parse(name, raw) }
+
+// parse is NewFile. It is the entry point of FuzzOpen, so it must not panic.
 func parse(path string, raw []byte) (*File, error) {
-	f := &File{Path: path}
+	f := &File{Path: path, Compression: compressionOf(raw)}
 	data := raw
-	switch {
-	case bytes.HasPrefix(raw, magicGzip):
-		f.Compression = Gzip
-	case bytes.HasPrefix(raw, magicXZ):
-		f.Compression = XZ
-	case bytes.HasPrefix(raw, magicZstd):
-		f.Compression = Zstd
-	}
 	if f.Compression != None {
 		var err error
 		data, err = decompress(f.Compression, raw, decompressLimit)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", path, err)
+			return nil, fileError(path, err)
 		}
 	}
 
@@ -187,24 +189,24 @@ func parse(path string, raw []byte) (*File, error) {
 		f.Data = data
 		return f, nil
 	case f.Compression != None:
-		return nil, fmt.Errorf("%s: %s content is neither an ELF file nor a raw BTF blob", path, f.Compression)
+		return nil, fileError(path, fmt.Errorf("%s content is neither an ELF file nor a raw BTF blob", f.Compression))
 	default:
-		return nil, fmt.Errorf("%s: not an ELF file, a raw BTF blob or a compressed module", path)
+		return nil, fileError(path, errors.New("not an ELF file, a raw BTF blob or a compressed module"))
 	}
 
 	body, sig, err := splitSignature(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fileError(path, err)
 	}
 	f.Data, f.Signature = body, sig
 
 	ef, err := newELF(body)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fileError(path, err)
 	}
 	f.ELF = ef
 	if err := checkExtents(ef, int64(len(body))); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fileError(path, err)
 	}
 	return f, nil
 }

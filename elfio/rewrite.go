@@ -107,7 +107,7 @@ func (t shdrTable) put(d []byte, f *File, idx int, field, v uint64) {
 func (f *File) Rewrite(sections map[string][]byte) ([]byte, error) {
 	out, err := f.rewrite(sections, false)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", f.Path, err)
+		return nil, fileError(f.Path, err)
 	}
 	return out, nil
 }
@@ -119,7 +119,7 @@ func (f *File) Rewrite(sections map[string][]byte) ([]byte, error) {
 func (f *File) RewriteInPlace(sections map[string][]byte) ([]byte, error) {
 	out, err := f.rewrite(sections, true)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", f.Path, err)
+		return nil, fileError(f.Path, err)
 	}
 	f.Data = nil
 	return out, nil

@@ -21,18 +21,18 @@ func (f *File) Section(name string) *elf.Section {
 // debug/elf, bounded by MaxDecompressedSize like whole files.
 func (f *File) SectionData(name string) ([]byte, error) {
 	if f.ELF == nil {
-		return nil, fmt.Errorf("%s: raw BTF blob has no section %s", f.Path, name)
+		return nil, sectionError(f.Path, name, fmt.Errorf("%w: the file is a raw BTF blob", ErrNoSection))
 	}
 	s := f.ELF.Section(name)
 	if s == nil {
-		return nil, fmt.Errorf("%s: no section %s", f.Path, name)
+		return nil, sectionError(f.Path, name, ErrNoSection)
 	}
 	if s.Type == elf.SHT_NOBITS {
-		return nil, fmt.Errorf("%s: section %s is SHT_NOBITS and has no contents in the file", f.Path, name)
+		return nil, sectionError(f.Path, name, errors.New("SHT_NOBITS: it has no contents in the file"))
 	}
 	data, err := SectionContents(s)
 	if err != nil {
-		return nil, fmt.Errorf("%s: section %s: %v", f.Path, name, err)
+		return nil, sectionError(f.Path, name, err)
 	}
 	return data, nil
 }
@@ -60,7 +60,7 @@ func (f *File) BTF() ([]byte, error) {
 		return f.Data, nil
 	}
 	if f.Section(".BTF") == nil {
-		return nil, fmt.Errorf("%s: no .BTF section (was the file built with CONFIG_DEBUG_INFO_BTF, or stripped of it?)", f.Path)
+		return nil, fileError(f.Path, fmt.Errorf("no .BTF section (was the file built with CONFIG_DEBUG_INFO_BTF, or stripped of it?): %w", ErrNoSection))
 	}
 	return f.SectionData(".BTF")
 }
@@ -80,18 +80,27 @@ func (f *File) ByteOrder() binary.ByteOrder {
 // Symbols returns the entries of .symtab (without the null symbol 0, as
 // debug/elf does: index i here is symbol table index i+1). A file without a
 // symbol table, and a raw blob, give an empty slice and no error.
+//
+// The table is parsed once, on the first call; the result is shared and must
+// not be modified. A vmlinux has over a hundred thousand symbols, asked for
+// by several stages.
 func (f *File) Symbols() ([]elf.Symbol, error) {
-	if f.ELF == nil {
-		return []elf.Symbol{}, nil
-	}
-	syms, err := symbols(f.ELF)
-	if errors.Is(err, elf.ErrNoSymbols) {
-		return []elf.Symbol{}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: symbol table: %v", f.Path, err)
-	}
-	return syms, nil
+	f.symsOnce.Do(func() {
+		if f.ELF == nil {
+			f.syms = []elf.Symbol{}
+			return
+		}
+		syms, err := symbols(f.ELF)
+		switch {
+		case errors.Is(err, elf.ErrNoSymbols):
+			f.syms = []elf.Symbol{}
+		case err != nil:
+			f.symsErr = sectionError(f.Path, ".symtab", err)
+		default:
+			f.syms = syms
+		}
+	})
+	return f.syms, f.symsErr
 }
 
 // symbols is ef.Symbols() with panics turned into errors, as in newELF.
@@ -113,11 +122,11 @@ func symbols(ef *elf.File) (syms []elf.Symbol, err error) {
 // section.
 func (f *File) SymbolOffset(sym elf.Symbol) (sectionName string, off uint64, err error) {
 	if f.ELF == nil {
-		return "", 0, fmt.Errorf("%s: raw BTF blob has no symbols (looking for %s)", f.Path, sym.Name)
+		return "", 0, fileError(f.Path, fmt.Errorf("a raw BTF blob has no symbols (looking for %s)", sym.Name))
 	}
 	idx := sym.Section
 	if idx == elf.SHN_UNDEF || idx >= elf.SHN_LORESERVE || int(idx) >= len(f.ELF.Sections) {
-		return "", 0, fmt.Errorf("%s: symbol %s is not defined in a section (section index %v)", f.Path, sym.Name, idx)
+		return "", 0, fileError(f.Path, fmt.Errorf("symbol %s is not defined in a section (section index %v)", sym.Name, idx))
 	}
 	s := f.ELF.Sections[idx]
 	switch f.ELF.Type {
@@ -125,15 +134,15 @@ func (f *File) SymbolOffset(sym elf.Symbol) (sectionName string, off uint64, err
 		off = sym.Value
 	case elf.ET_EXEC, elf.ET_DYN:
 		if sym.Value < s.Addr {
-			return "", 0, fmt.Errorf("%s: symbol %s at %#x lies before its section %s at %#x", f.Path, sym.Name, sym.Value, s.Name, s.Addr)
+			return "", 0, sectionError(f.Path, s.Name, fmt.Errorf("symbol %s at %#x lies before the section's address %#x", sym.Name, sym.Value, s.Addr))
 		}
 		off = sym.Value - s.Addr
 	default:
-		return "", 0, fmt.Errorf("%s: cannot locate symbol %s in an ELF file of type %v", f.Path, sym.Name, f.ELF.Type)
+		return "", 0, fileError(f.Path, fmt.Errorf("cannot locate symbol %s in an ELF file of type %v", sym.Name, f.ELF.Type))
 	}
 	if off > s.Size || sym.Size > s.Size-off {
-		return "", 0, fmt.Errorf("%s: symbol %s (offset %#x, size %#x) does not fit in section %s (size %#x)",
-			f.Path, sym.Name, off, sym.Size, s.Name, s.Size)
+		return "", 0, sectionError(f.Path, s.Name, fmt.Errorf("symbol %s (offset %#x, size %#x) does not fit in the section (size %#x)",
+			sym.Name, off, sym.Size, s.Size))
 	}
 	return s.Name, off, nil
 }

@@ -3,6 +3,7 @@ package elfio
 import (
 	"debug/elf"
 	"encoding/binary"
+	"errors"
 	"strings"
 	"testing"
 
@@ -44,17 +45,22 @@ func TestSectionErrors(t *testing.T) {
 		call    func() error
 		wantErr string
 	}{
-		{"missing section", func() error { _, err := rel.SectionData(".BTF.base"); return err }, "rel-i686.o: no section .BTF.base"},
-		{"raw has no sections", func() error { _, err := raw.SectionData(".BTF"); return err }, "btf-le.bin: raw BTF blob has no section .BTF"},
-		{"nobits", func() error { _, err := noBTF.SectionData(".bss"); return err }, "plain.o: section .bss is SHT_NOBITS"},
+		{"missing section", func() error { _, err := rel.SectionData(".BTF.base"); return err }, "rel-i686.o: section .BTF.base: no such section"},
+		{"raw has no sections", func() error { _, err := raw.SectionData(".BTF"); return err }, "btf-le.bin: section .BTF: no such section: the file is a raw BTF blob"},
+		{"nobits", func() error { _, err := noBTF.SectionData(".bss"); return err }, "plain.o: section .bss: SHT_NOBITS"},
 		{"no .BTF", func() error { _, err := noBTF.BTF(); return err }, "plain.o: no .BTF section"},
 		{"compressed section of 3 GiB", func() error { _, err := noBTF.SectionData(".debug_info"); return err },
 			"plain.o: section .debug_info: claims 3221225472 bytes, more than the limit"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := tc.call(); err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+			err := tc.call()
+			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
 				t.Fatalf("err = %v, want it to start with %q", err, tc.wantErr)
+			}
+			var fe *Error
+			if !errors.As(err, &fe) || !strings.HasPrefix(tc.wantErr, fe.Path+": ") {
+				t.Fatalf("err = %#v: not an *Error naming the file", err)
 			}
 		})
 	}
@@ -171,9 +177,9 @@ func TestSymbolOffsetErrors(t *testing.T) {
 		{"undefined", exe, elf.Symbol{Name: "ext", Section: elf.SHN_UNDEF}, "exec-x86_64: symbol ext is not defined in a section"},
 		{"absolute", exe, elf.Symbol{Name: "abs", Section: elf.SHN_ABS, Value: 5}, "exec-x86_64: symbol abs is not defined in a section"},
 		{"bad index", exe, elf.Symbol{Name: "far", Section: 999}, "exec-x86_64: symbol far is not defined in a section"},
-		{"before section", exe, elf.Symbol{Name: "lo", Section: idsIdx, Value: ids.Addr - 1}, "exec-x86_64: symbol lo at"},
-		{"past section", exe, elf.Symbol{Name: "hi", Section: idsIdx, Value: ids.Addr + ids.Size - 2, Size: 4}, "exec-x86_64: symbol hi (offset 0xe, size 0x4) does not fit"},
-		{"raw", raw, elf.Symbol{Name: "x"}, "btf-le.bin: raw BTF blob has no symbols"},
+		{"before section", exe, elf.Symbol{Name: "lo", Section: idsIdx, Value: ids.Addr - 1}, "exec-x86_64: section .BTF_ids: symbol lo at"},
+		{"past section", exe, elf.Symbol{Name: "hi", Section: idsIdx, Value: ids.Addr + ids.Size - 2, Size: 4}, "exec-x86_64: section .BTF_ids: symbol hi (offset 0xe, size 0x4) does not fit"},
+		{"raw", raw, elf.Symbol{Name: "x"}, "btf-le.bin: a raw BTF blob has no symbols"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

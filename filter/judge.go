@@ -68,7 +68,6 @@ func (r *runner) judgeInputs(f *elfio.File, release string, fr *FileReport, in *
 			if err != nil {
 				return fmt.Errorf("%s: DWARF of %s: %w", f.Path, dbg.Path, err)
 			}
-			in.Ref = in.DWARF.Reference
 		}
 		switch {
 		case err == nil:

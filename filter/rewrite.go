@@ -10,41 +10,25 @@ import (
 // deduplication, with one map from the spec's old IDs to the final ones.
 type typeRewrite struct {
 	spec    *btf.Spec
-	idMap   *prune.IDMap
+	idMap   *btf.IDMap
 	removed []btf.TypeID // removed by prune, ascending
 	merged  int          // merged away by dedup
 }
 
 // rewriteTypes removes funcs (and what only they used) from spec, moves it
-// onto popts.NewBase when set, and deduplicates the result; dbase is the
-// prepared base for split specs (nil: prepared for this call). The returned
-// map sends every old ID of spec (base IDs through popts.BaseMap) to its
-// final ID: a merged type to its representative's.
-func rewriteTypes(spec *btf.Spec, funcs []btf.TypeID, popts prune.Options, dbase *dedup.Base) (*typeRewrite, error) {
-	pr, err := prune.Remove(spec, funcs, popts)
+// onto the base prepared in dbase through baseMap when that is set, and
+// deduplicates the result; dbase is the prepared base for split specs (nil:
+// prepared for this call). The returned map sends every old ID of spec
+// (base IDs through baseMap) to its final ID: a merged type to its
+// representative's.
+func rewriteTypes(spec *btf.Spec, funcs []btf.TypeID, referenced map[btf.TypeID]bool, dbase *dedup.Base, baseMap *btf.IDMap) (*typeRewrite, error) {
+	removed, err := prune.Mark(spec, funcs, referenced)
 	if err != nil {
 		return nil, err
 	}
-	// pr.Spec is prune's private copy: dedup may rewrite it in place.
-	dd, err := dedup.Dedup(pr.Spec, dedup.Options{Base: dbase, InPlace: true})
+	dd, err := dedup.Dedup(spec, dedup.Options{Base: dbase, BaseMap: baseMap, Remove: removed})
 	if err != nil {
 		return nil, err
 	}
-	first := spec.FirstID()
-	to := make([]btf.TypeID, len(spec.Types))
-	for i := range to {
-		mid, ok := pr.Map.Lookup(first + btf.TypeID(i))
-		if !ok {
-			continue
-		}
-		if to[i], ok = dd.Map.Lookup(mid); !ok {
-			to[i] = 0
-		}
-	}
-	return &typeRewrite{
-		spec:    dd.Spec,
-		idMap:   prune.NewIDMap(first, to, popts.BaseMap),
-		removed: pr.Removed,
-		merged:  dd.Merged,
-	}, nil
+	return &typeRewrite{spec: dd.Spec, idMap: dd.Map, removed: removed, merged: dd.Merged}, nil
 }

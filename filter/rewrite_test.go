@@ -7,7 +7,6 @@ import (
 	"github.com/btffilter/btffilter/filter/btf/btftest"
 	"github.com/btffilter/btffilter/filter/internal/check"
 	"github.com/btffilter/btffilter/filter/internal/dedup"
-	"github.com/btffilter/btffilter/filter/internal/prune"
 )
 
 // TestRewriteTypesComposesMaps removes a FUNC from a base and rebases its
@@ -22,7 +21,7 @@ func TestRewriteTypesComposesMaps(t *testing.T) {
 			fn = base.FirstID() + btf.TypeID(i)
 		}
 	}
-	br, err := rewriteTypes(base, []btf.TypeID{fn}, prune.Options{}, nil)
+	br, err := rewriteTypes(base, []btf.TypeID{fn}, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +33,7 @@ func TestRewriteTypesComposesMaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mr, err := rewriteTypes(mod, nil, prune.Options{NewBase: br.spec, BaseMap: br.idMap}, db)
+	mr, err := rewriteTypes(mod, nil, nil, db, br.idMap)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +42,7 @@ func TestRewriteTypesComposesMaps(t *testing.T) {
 	}
 	for _, c := range []struct {
 		old, new *btf.Spec
-		m        *prune.IDMap
+		m        *btf.IDMap
 	}{{base, br.spec, br.idMap}, {mod, mr.spec, mr.idMap}} {
 		kept := 0
 		for id := btf.TypeID(1); id < c.old.NextID(); id++ {

@@ -14,7 +14,6 @@ import (
 	"github.com/btffilter/btffilter/filter/internal/btfids"
 	"github.com/btffilter/btffilter/filter/internal/check"
 	"github.com/btffilter/btffilter/filter/internal/dedup"
-	"github.com/btffilter/btffilter/filter/internal/prune"
 	"github.com/btffilter/btffilter/filter/internal/rules"
 )
 
@@ -179,8 +178,7 @@ type baseState struct {
 	old     *btf.Spec
 	// When the base changed: the new spec, its ID map and its string index.
 	new     *btf.Spec
-	idMap   *prune.IDMap
-	strings map[string]uint32
+	idMap   *btf.IDMap
 	newRaw  []byte
 
 	once    sync.Once
@@ -336,7 +334,7 @@ func (r *runner) processFile(path string, fr *FileReport, base *baseState) (*bas
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}
-	in.DWARF, in.Ref = nil, nil // the largest structures of the run: let them go
+	in.DWARF = nil // the largest structures of the run: let them go
 	fr.Warnings = append(fr.Warnings, d.Warnings...)
 	for _, v := range d.Protected {
 		fr.Protected = append(fr.Protected, Protected{Name: v.Name, Rule: v.Rule, Reason: v.Reason})
@@ -347,12 +345,13 @@ func (r *runner) processFile(path string, fr *FileReport, base *baseState) (*bas
 	if len(d.Remove) == 0 && !rebase && !r.opts.DedupOnly {
 		return st, r.writeUnchanged(f, fr)
 	}
-	popts := prune.Options{Referenced: map[btf.TypeID]bool{}}
+	referenced := map[btf.TypeID]bool{}
 	for id := range in.BTFIDs {
-		popts.Referenced[btf.TypeID(id)] = true
+		referenced[btf.TypeID(id)] = true
 	}
+	var baseMap *btf.IDMap
 	if rebase {
-		popts.NewBase, popts.BaseMap, popts.NewBaseStrings = base.new, base.idMap, base.strings
+		baseMap = base.idMap
 	}
 	var remove []btf.TypeID
 	for _, v := range d.Remove {
@@ -367,7 +366,7 @@ func (r *runner) processFile(path string, fr *FileReport, base *baseState) (*bas
 			return nil, fmt.Errorf("%s: base %s: %w", path, base.path, err)
 		}
 	}
-	res, err := rewriteTypes(spec, remove, popts, dbase)
+	res, err := rewriteTypes(spec, remove, referenced, dbase, baseMap)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -394,7 +393,6 @@ func (r *runner) processFile(path string, fr *FileReport, base *baseState) (*bas
 		st.new, st.idMap, st.newRaw = newSpec, res.idMap, newRaw
 		st.checked = cb
 		st.once.Do(func() {})
-		st.strings = prune.StringIndex(newSpec)
 	} else {
 		var cb *check.Base
 		if distilled {

@@ -78,7 +78,7 @@ func (s *Spec) checkCycles(edges func(*Type, func(TypeID)), how string) error {
 			top.refs = top.refs[1:]
 			switch color[next-first] {
 			case grey:
-				return fmt.Errorf("btf: type [%d] %v refers to itself %s through type [%d] (loop)", next, s.Types[next-first].Kind(), how, top.id)
+				return typeError(next, s.Types[next-first].Kind(), -1, fmt.Errorf("refers to itself %s through type [%d] (loop)", how, top.id))
 			case white:
 				color[next-first] = grey
 				stack = append(stack, frame{next, refsOf(next)})

@@ -3,6 +3,7 @@ package btf
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 )
 
@@ -84,15 +85,15 @@ func (s *Spec) Type(id TypeID) (*Type, error) {
 // Str returns the NUL-terminated string at offset off, looking into the base
 // for offsets below StrBase.
 func (s *Spec) Str(off uint32) (string, error) {
-	b, err := s.strBytes(off)
+	b, err := s.StrBytes(off)
 	return string(b), err
 }
 
 // StrBytes is Str without the copy; the result aliases the string table.
-func (s *Spec) strBytes(off uint32) ([]byte, error) {
+func (s *Spec) StrBytes(off uint32) ([]byte, error) {
 	base := s.StrBase()
 	if off < base {
-		return s.Base.strBytes(off)
+		return s.Base.StrBytes(off)
 	}
 	rel := off - base
 	if uint64(rel) >= uint64(len(s.Strings)) {
@@ -115,7 +116,7 @@ func (s *Spec) Name(t *Type) string {
 // ByteOrderOf tells the byte order of a BTF blob from its magic.
 func ByteOrderOf(data []byte) (binary.ByteOrder, error) {
 	if len(data) < 2 {
-		return nil, fmt.Errorf("btf: %d bytes is too short for a header", len(data))
+		return nil, blobError(0, "%d bytes is too short for a header", len(data))
 	}
 	switch {
 	case binary.LittleEndian.Uint16(data) == Magic:
@@ -123,7 +124,7 @@ func ByteOrderOf(data []byte) (binary.ByteOrder, error) {
 	case binary.BigEndian.Uint16(data) == Magic:
 		return binary.BigEndian, nil
 	}
-	return nil, fmt.Errorf("btf: bad magic %#04x at offset 0", binary.LittleEndian.Uint16(data))
+	return nil, blobError(0, "bad magic %#04x", binary.LittleEndian.Uint16(data))
 }
 
 // Decode parses a BTF blob. base is nil for base BTF, or the decoded base for
@@ -135,10 +136,10 @@ func Decode(data []byte, base *Spec) (*Spec, error) {
 		return nil, err
 	}
 	if base != nil && base.Order != order {
-		return nil, fmt.Errorf("btf: split blob is %v but its base is %v", order, base.Order)
+		return nil, blobError(-1, "split blob is %v but its base is %v", order, base.Order)
 	}
 	if len(data) < HeaderLen {
-		return nil, fmt.Errorf("btf: %d bytes is too short for a %d-byte header", len(data), HeaderLen)
+		return nil, blobError(0, "%d bytes is too short for a %d-byte header", len(data), HeaderLen)
 	}
 	h := Header{
 		Version: data[2],
@@ -150,7 +151,7 @@ func Decode(data []byte, base *Spec) (*Spec, error) {
 		StrLen:  order.Uint32(data[20:]),
 	}
 	if h.HdrLen < HeaderLen || uint64(h.HdrLen) > uint64(len(data)) {
-		return nil, fmt.Errorf("btf: header length %d at offset 0x4 does not fit %d bytes", h.HdrLen, len(data))
+		return nil, blobError(4, "header length %d does not fit %d bytes", h.HdrLen, len(data))
 	}
 	known := uint32(HeaderLen)
 	if h.HdrLen >= HeaderLenLayout {
@@ -165,7 +166,7 @@ func Decode(data []byte, base *Spec) (*Spec, error) {
 	sec := func(name string, off, n uint32) ([]byte, error) {
 		end := uint64(off) + uint64(n)
 		if end > uint64(len(body)) {
-			return nil, fmt.Errorf("btf: %s section [%#x, %#x) is past the end of the data (%#x bytes after the header)", name, off, end, len(body))
+			return nil, blobError(-1, "%s section [%#x, %#x) is past the end of the data (%#x bytes after the header)", name, off, end, len(body))
 		}
 		return body[off:end], nil
 	}
@@ -202,7 +203,7 @@ func Decode(data []byte, base *Spec) (*Spec, error) {
 // section's offset in the blob) are only for error messages.
 func decodeTypes(data []byte, order binary.ByteOrder, firstID TypeID, secOff uint32) ([]Type, error) {
 	if len(data)%4 != 0 {
-		return nil, fmt.Errorf("btf: type section length %d is not a multiple of 4", len(data))
+		return nil, blobError(int64(secOff), "type section length %d is not a multiple of 4", len(data))
 	}
 	words := make([]uint32, len(data)/4)
 	if order == binary.LittleEndian {
@@ -220,17 +221,17 @@ func decodeTypes(data []byte, order binary.ByteOrder, firstID TypeID, secOff uin
 		id := firstID + TypeID(len(types))
 		at := uint64(secOff) + 4*uint64(w)
 		if len(words)-w < 3 {
-			return nil, fmt.Errorf("btf: type [%d] at offset %#x: record header is truncated", id, at)
+			return nil, typeError(id, KindUnknown, int64(at), errors.New("record header is truncated"))
 		}
 		t := Type{NameOff: words[w], Info: words[w+1], SizeType: words[w+2]}
 		k := t.Kind()
 		if k == KindUnknown || k > maxKind {
-			return nil, fmt.Errorf("btf: type [%d] at offset %#x: unknown kind %d", id, at, uint8(k))
+			return nil, typeError(id, KindUnknown, int64(at), fmt.Errorf("unknown kind %d", uint8(k)))
 		}
 		l := kindLayouts[k]
 		n := uint64(l.fixed) + uint64(l.perElem)*uint64(t.Vlen())
 		if n > uint64(len(words)-w-3) {
-			return nil, fmt.Errorf("btf: type [%d] %v at offset %#x: vlen %d runs past the end of the type section", id, k, at, t.Vlen())
+			return nil, typeError(id, k, int64(at), fmt.Errorf("vlen %d runs past the end of the type section", t.Vlen()))
 		}
 		if n > 0 {
 			t.Extra = words[w+3 : w+3+int(n) : w+3+int(n)]

@@ -22,7 +22,7 @@ func (s *Spec) CheckBaseFit() error {
 				return
 			}
 			if e := s.Base.strStart(*p); e != nil {
-				err = fmt.Errorf("type [%d] name offset %d: %w", id, *p, e)
+				err = typeError(id, t.Kind(), -1, fmt.Errorf("name offset %d: %w", *p, e))
 			}
 		})
 		if err != nil {
@@ -36,7 +36,7 @@ func (s *Spec) CheckBaseFit() error {
 			}
 			bt, e := s.Base.Type(ref)
 			if e != nil {
-				err = fmt.Errorf("type [%d] refers to base type %d: %w", id, ref, e)
+				err = typeError(id, k, -1, fmt.Errorf("refers to base type %d: %w", ref, e))
 				return
 			}
 			bk := bt.Kind()
@@ -56,7 +56,7 @@ func (s *Spec) CheckBaseFit() error {
 				ok = false
 			}
 			if !ok {
-				err = fmt.Errorf("type [%d] %v refers to base type [%d], a %v", id, k, ref, bk)
+				err = typeError(id, k, -1, fmt.Errorf("refers to base type [%d], a %v", ref, bk))
 			}
 		})
 		if err != nil {

@@ -19,18 +19,18 @@ func ValidateBlob(data []byte, base *Spec) (*Spec, error) {
 	}
 	h := &s.Header
 	if h.Version != 1 {
-		return nil, fmt.Errorf("btf: unsupported version %d", h.Version)
+		return nil, blobError(2, "unsupported version %d", h.Version)
 	}
 	if h.Flags != 0 {
-		return nil, fmt.Errorf("btf: unsupported flags %#x", h.Flags)
+		return nil, blobError(3, "unsupported flags %#x", h.Flags)
 	}
 	for i, b := range h.Tail {
 		if b != 0 {
-			return nil, fmt.Errorf("btf: unknown header byte at offset %#x is %#x, not zero", HeaderLen+i, b)
+			return nil, blobError(int64(HeaderLen+i), "unknown header byte is %#x, not zero", b)
 		}
 	}
 	if h.TypeOff%4 != 0 {
-		return nil, fmt.Errorf("btf: type section offset %#x is not 4-byte aligned", h.TypeOff)
+		return nil, blobError(8, "type section offset %#x is not 4-byte aligned", h.TypeOff)
 	}
 	type span struct {
 		name   string
@@ -48,12 +48,12 @@ func ValidateBlob(data []byte, base *Spec) (*Spec, error) {
 	end := uint64(0)
 	for _, sp := range spans {
 		if sp.off != end {
-			return nil, fmt.Errorf("btf: %s section at %#x leaves a gap or overlap after %#x (unsupported section found)", sp.name, sp.off, end)
+			return nil, blobError(-1, "%s section at %#x leaves a gap or overlap after %#x (unsupported section found)", sp.name, sp.off, end)
 		}
 		end += sp.n
 	}
 	if total := uint64(len(data)) - uint64(h.HdrLen); end != total {
-		return nil, fmt.Errorf("btf: sections end at %#x but the data has %#x bytes after the header (unsupported section found)", end, total)
+		return nil, blobError(-1, "sections end at %#x but the data has %#x bytes after the header (unsupported section found)", end, total)
 	}
 	if err := s.Validate(); err != nil {
 		return nil, err
@@ -71,7 +71,7 @@ func (s *Spec) Validate() error {
 	for i := range s.Types {
 		id := s.FirstID() + TypeID(i)
 		if err := s.validateType(id, &s.Types[i], next); err != nil {
-			return fmt.Errorf("btf: type [%d] %v: %w", id, s.Types[i].Kind(), err)
+			return typeError(id, s.Types[i].Kind(), -1, err)
 		}
 	}
 	return s.checkLoops()
@@ -83,13 +83,13 @@ func (s *Spec) validateStrings() error {
 		return nil
 	}
 	if len(str) == 0 {
-		return errors.New("btf: string section is empty")
+		return blobError(-1, "string section is empty")
 	}
 	if s.Base == nil && str[0] != 0 {
-		return errors.New("btf: string section does not start with NUL")
+		return blobError(-1, "string section does not start with NUL")
 	}
 	if str[len(str)-1] != 0 {
-		return errors.New("btf: string section does not end with NUL")
+		return blobError(-1, "string section does not end with NUL")
 	}
 	return nil
 }
@@ -119,7 +119,7 @@ func validIdent(name []byte, section bool) bool {
 }
 
 func (s *Spec) validateType(id TypeID, t *Type, next TypeID) error {
-	name, err := s.strBytes(t.NameOff)
+	name, err := s.StrBytes(t.NameOff)
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ func (s *Spec) validateType(id TypeID, t *Type, next TypeID) error {
 	strErr := error(nil)
 	t.VisitStrings(func(p *uint32) {
 		if strErr == nil {
-			_, strErr = s.strBytes(*p)
+			_, strErr = s.StrBytes(*p)
 		}
 	})
 	if strErr != nil {
@@ -152,7 +152,7 @@ func (s *Spec) validateType(id TypeID, t *Type, next TypeID) error {
 		if off == 0 {
 			return nil
 		}
-		n, _ := s.strBytes(off)
+		n, _ := s.StrBytes(off)
 		if !validIdent(n, false) {
 			return fmt.Errorf("invalid %s name %q", what, n)
 		}

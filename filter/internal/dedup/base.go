@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/btffilter/btffilter/filter/btf"
-	"github.com/btffilter/btffilter/filter/internal/prune"
 )
 
 // Base is a base spec prepared for deduplicating split specs on it: its
@@ -12,8 +11,8 @@ import (
 // table. It is read only once made, so it is safe for concurrent use.
 type Base struct {
 	spec    *btf.Spec
-	types   []btf.Type        // types[i] has ID i+1, across the base's own bases
-	strs    map[string]uint32 // every base string at its first offset
+	types   []btf.Type         // types[i] has ID i+1, across the base's own bases
+	strs    []*btf.StringTable // the string sections of the chain, its root first
 	table   *candTable
 	structs map[uint32]uint32 // struct/union name offset -> ID, 0 when the name is shared
 }
@@ -25,7 +24,10 @@ func NewBase(base *btf.Spec) (*Base, error) {
 		chain = append(chain, s)
 	}
 	n := int(base.NextID()) - 1
-	b := &Base{spec: base, strs: prune.StringIndex(base), structs: map[uint32]uint32{}}
+	b := &Base{spec: base, structs: map[uint32]uint32{}}
+	for i := len(chain) - 1; i >= 0; i-- {
+		b.strs = append(b.strs, btf.IndexStrings(chain[i].Strings))
+	}
 	if len(chain) == 1 {
 		b.types = base.Types // only read, so a plain base is used as it is
 	} else {
@@ -58,4 +60,17 @@ func NewBase(base *btf.Spec) (*Base, error) {
 		b.table.add(key, id)
 	}
 	return b, nil
+}
+
+// findString returns the offset of str in the base: the first of the
+// chain's sections that holds it, at its first offset there.
+func (b *Base) findString(str []byte) (uint32, bool) {
+	at := uint32(0)
+	for _, t := range b.strs {
+		if off, ok := t.Find(str); ok {
+			return at + off, true
+		}
+		at += uint32(t.Len())
+	}
+	return 0, false
 }

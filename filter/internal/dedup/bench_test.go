@@ -57,7 +57,7 @@ func benchPasses(b *testing.B, upTo int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := d.run(in, upTo); err != nil {
+		if err := d.run(in, nil, upTo); err != nil {
 			b.Fatal(err)
 		}
 	}

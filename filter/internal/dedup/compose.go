@@ -95,8 +95,8 @@ func Standalone(s *btf.Spec) (*btf.Spec, error) {
 	for i := range s.Types {
 		types = append(types, s.Types[i].Clone())
 	}
-	strs := []byte{0}
-	index := map[string]uint32{"": 0}
+	strs := btf.NewStringTable(len(types))
+	strs.Add(nil)
 	for i := range types {
 		t := &types[i]
 		t.VisitTypeIDs(func(p *uint32) {
@@ -109,20 +109,14 @@ func Standalone(s *btf.Spec) (*btf.Spec, error) {
 			}
 		})
 		t.VisitStrings(func(p *uint32) {
-			str, e := s.Str(*p)
+			str, e := s.StrBytes(*p)
 			if e != nil {
 				if err == nil {
 					err = fmt.Errorf("dedup: type %d of the standalone spec: %w", i+1, e)
 				}
 				return
 			}
-			off, ok := index[str]
-			if !ok {
-				off = uint32(len(strs))
-				strs = append(append(strs, str...), 0)
-				index[str] = off
-			}
-			*p = off
+			*p = strs.Add(str)
 		})
 	}
 	if err != nil {
@@ -132,5 +126,5 @@ func Standalone(s *btf.Spec) (*btf.Spec, error) {
 	if order == nil {
 		order = binary.LittleEndian
 	}
-	return &btf.Spec{Order: order, Header: btf.Header{Version: 1, HdrLen: btf.HeaderLen}, Types: types, Strings: strs}, nil
+	return &btf.Spec{Order: order, Header: btf.Header{Version: 1, HdrLen: btf.HeaderLen}, Types: types, Strings: strs.Bytes()}, nil
 }

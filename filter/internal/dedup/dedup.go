@@ -5,15 +5,24 @@ import (
 	"unsafe"
 
 	"github.com/btffilter/btffilter/filter/btf"
-	"github.com/btffilter/btffilter/filter/internal/prune"
 )
 
 // Options adjust a dedup.
 type Options struct {
 	// Base, for split specs, is the prepared index of the spec's base (see
-	// NewBase). It is built for the call when nil; preparing it once saves
-	// that work when many split specs share a base.
+	// NewBase), or with BaseMap of the base the result extends instead. It
+	// is built for the call when nil; preparing it once saves that work
+	// when many split specs share a base.
 	Base *Base
+	// BaseMap moves a split spec onto a rewritten base while it is
+	// deduplicated: it maps the IDs of the spec's current base to those
+	// of Base, whose strings the result then uses (a string the new base
+	// lost is carried in the split string table). Base must be set.
+	BaseMap *btf.IDMap
+	// Remove lists own types of the spec (ascending or not) that the
+	// result leaves out; no kept type may refer to one. Compaction
+	// renumbers the rest, so removal, merging and rebasing make one map.
+	Remove []btf.TypeID
 	// InPlace lets Dedup rewrite the input's types where they are instead
 	// of copying them first, as libbpf's btf__dedup does: the result's
 	// types then live in the input's array, and the input must not be used
@@ -32,8 +41,9 @@ type Result struct {
 	// input it extends the same base.
 	Spec *btf.Spec
 	// Map covers every ID of the input: a kept type maps to its new ID, a
-	// merged type to its representative's new ID, base IDs to themselves.
-	Map *prune.IDMap
+	// merged type to its representative's new ID, a removed type to
+	// nothing, base IDs to themselves or through Options.BaseMap.
+	Map *btf.IDMap
 	// Merged is the number of input types that were merged away.
 	Merged int
 }
@@ -43,13 +53,16 @@ type Result struct {
 const (
 	unprocessed = ^uint32(0)
 	inProgress  = ^uint32(0) - 1
+	removedID   = ^uint32(0) - 2 // Options.Remove: never canonical, never a candidate
 	maxID       = 0x7fffffff
 )
 
 // state is one run of the algorithm.
 type state struct {
 	base        *Base
-	first       uint32     // first own ID
+	baseMap     *btf.IDMap // Options.BaseMap
+	inFirst     uint32     // the input's first own ID
+	first       uint32     // first own ID in the result's numbering
 	n           uint32     // one past the last ID
 	own         []btf.Type // own types, a private copy the passes rewrite
 	bt          []btf.Type // base types, bt[i] has ID i+1; read only
@@ -62,6 +75,7 @@ type state struct {
 	result      *Result
 	budget      int  // types identical may still visit
 	inPlace     bool // Options.InPlace
+	moving      bool // references must be renumbered or checked for removed types
 }
 
 // typ returns the type with the given ID (ID 0 is void, kind 0).
@@ -84,7 +98,7 @@ func Dedup(s *btf.Spec, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := d.run(s, passCompact); err != nil {
+	if err := d.run(s, opts.Remove, passCompact); err != nil {
 		return nil, err
 	}
 	return d.result, nil
@@ -104,41 +118,61 @@ const (
 
 func newState(s *btf.Spec, opts Options) (*state, error) {
 	b := opts.Base
-	if s.Base != nil {
-		if b == nil {
-			var err error
-			if b, err = NewBase(s.Base); err != nil {
-				return nil, err
-			}
-		} else if b.spec != s.Base {
-			return nil, fmt.Errorf("dedup: Options.Base was prepared for another base")
+	switch {
+	case s.Base == nil:
+		if opts.BaseMap != nil {
+			return nil, fmt.Errorf("dedup: a base map was given for base BTF")
 		}
-	} else {
 		b = nil
+	case opts.BaseMap != nil:
+		if b == nil {
+			return nil, fmt.Errorf("dedup: a base map needs the new base (Options.Base)")
+		}
+	case b == nil:
+		var err error
+		if b, err = NewBase(s.Base); err != nil {
+			return nil, err
+		}
+	case b.spec != s.Base:
+		return nil, fmt.Errorf("dedup: Options.Base was prepared for another base")
 	}
-	d := &state{base: b, first: uint32(s.FirstID()), n: uint32(s.NextID()), inPlace: opts.InPlace}
+	d := &state{base: b, baseMap: opts.BaseMap, inFirst: uint32(s.FirstID()), inPlace: opts.InPlace}
+	d.first = d.inFirst
 	if b != nil {
 		d.bt = b.types
+		d.first = uint32(b.spec.NextID())
 	}
+	d.n = d.first + uint32(len(s.Types))
 	return d, nil
 }
 
-func (d *state) run(s *btf.Spec, upTo int) error {
+// inputID is the input's ID of own type id (IDs in errors are the input's).
+func (d *state) inputID(id uint32) uint32 { return id - d.first + d.inFirst }
+
+func (d *state) run(s *btf.Spec, remove []btf.TypeID, upTo int) error {
+	d.mp = make([]uint32, d.n)
+	for id := uint32(1); id < d.first; id++ {
+		d.mp[id] = id // the base is canonical
+	}
+	for _, id := range remove {
+		if id < btf.TypeID(d.inFirst) || id >= s.NextID() {
+			return fmt.Errorf("dedup: type [%d] to remove is not a type of this BTF", id)
+		}
+		d.mp[uint32(id)-d.inFirst+d.first] = removedID
+	}
+	d.moving = len(remove) > 0 || d.baseMap != nil || d.first != d.inFirst
 	if err := d.copyOwn(s); err != nil {
 		return err
 	}
-	d.mp = make([]uint32, d.n)
 	d.hypot = make([]uint32, d.n)
 	for i := range d.hypot {
 		d.hypot[i] = unprocessed
 	}
-	for id := uint32(1); id < d.first; id++ {
-		d.mp[id] = id // the base is canonical
-	}
 	for i := range d.own {
 		id := d.first + uint32(i)
-		switch d.own[i].Kind() {
-		case btf.KindVar, btf.KindDatasec:
+		switch {
+		case d.mp[id] == removedID:
+		case d.own[i].Kind() == btf.KindVar, d.own[i].Kind() == btf.KindDatasec:
 			d.mp[id] = id // never merged
 		default:
 			d.mp[id] = unprocessed
@@ -175,10 +209,15 @@ func (d *state) run(s *btf.Spec, upTo int) error {
 	return err
 }
 
+// removed reports whether own type id is one Options.Remove leaves out.
+func (d *state) removed(id uint32) bool { return d.mp[id] == removedID }
+
 // copyOwn copies s's types into one private array and one slab of extra
 // words (with Options.InPlace it takes s's own, see there), and checks that
-// every referenced ID exists so that the passes can index without checks.
-// The copy is what the passes rewrite, and its kept types become the
+// every referenced ID exists and is kept, so that the passes can index
+// without checks. References are moved into the result's numbering on the
+// way: own IDs by the shift onto the new base, base IDs through the base
+// map. The copy is what the passes rewrite, and its kept types become the
 // output, so it is made once and nothing else is.
 func (d *state) copyOwn(s *btf.Spec) error {
 	if d.inPlace {
@@ -205,16 +244,52 @@ func (d *state) copyOwn(s *btf.Spec) error {
 			}
 		}
 	}
+	inEnd := d.inFirst + uint32(len(d.own))
 	for i := range d.own {
 		t := &d.own[i]
+		id := d.inFirst + uint32(i)
 		if !wellFormed(t) {
-			return fmt.Errorf("dedup: type [%d] %v: vlen %d does not match its %d extra words", d.first+uint32(i), t.Kind(), t.Vlen(), len(t.Extra))
+			return fmt.Errorf("dedup: type [%d] %v: vlen %d does not match its %d extra words", id, t.Kind(), t.Vlen(), len(t.Extra))
 		}
-		if bad := maxRef(t); bad >= d.n {
-			return fmt.Errorf("dedup: type [%d] %v refers to type %d, past the last type %d", d.first+uint32(i), t.Kind(), bad, d.n-1)
+		if bad := maxRef(t); bad >= inEnd {
+			return fmt.Errorf("dedup: type [%d] %v refers to type %d, past the last type %d", id, t.Kind(), bad, inEnd-1)
+		}
+		if d.removed(d.first + uint32(i)) {
+			continue
+		}
+		if err := d.moveRefs(t, id); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// moveRefs puts the references of kept type t (input ID id) into the
+// result's numbering, failing on a reference to a removed type.
+func (d *state) moveRefs(t *btf.Type, id uint32) error {
+	if !d.moving {
+		return nil
+	}
+	var err error
+	t.VisitTypeIDs(func(p *uint32) {
+		ref := *p
+		switch {
+		case err != nil || ref == 0:
+		case ref >= d.inFirst:
+			n := ref - d.inFirst + d.first
+			if d.removed(n) {
+				err = fmt.Errorf("dedup: kept type [%d] refers to removed type [%d]", id, ref)
+			}
+			*p = n
+		case d.baseMap != nil:
+			n, ok := d.baseMap.Lookup(btf.TypeID(ref))
+			if !ok {
+				err = fmt.Errorf("dedup: kept type [%d] refers to base type [%d], which the new base removed", id, ref)
+			}
+			*p = uint32(n)
+		}
+	})
+	return err
 }
 
 // disjointExtras reports whether the extra words of types lie at increasing
@@ -318,15 +393,20 @@ func (d *state) compact(s *btf.Spec, strs []byte) (*Result, error) {
 	// Every chain of representatives is cut short to its end, so that a
 	// type's final representative is mp[id] from here on.
 	for id := uint32(1); id < d.n; id++ {
-		d.mp[id] = d.resolve(id)
+		if !d.removed(id) {
+			d.mp[id] = d.resolve(id)
+		}
 	}
 	newID := d.hypot // newID[id] for own canonical IDs, 0 for the others
-	kept := uint32(0)
+	kept, removed := uint32(0), 0
 	for id := d.first; id < d.n; id++ {
 		newID[id] = 0
-		if d.mp[id] == id {
+		switch {
+		case d.mp[id] == id:
 			newID[id] = d.first + kept
 			kept++
+		case d.removed(id):
+			removed++
 		}
 	}
 	// final returns the new ID of old's representative, 0 when it has
@@ -349,7 +429,7 @@ func (d *state) compact(s *btf.Spec, strs []byte) (*Result, error) {
 	rewrite := func(p *uint32) {
 		n := final(*p)
 		if n == 0 && *p != 0 && err == nil {
-			err = fmt.Errorf("dedup: type [%d] refers to type %d, which has no representative", id, *p)
+			err = fmt.Errorf("dedup: type [%d] refers to type %d, which has no representative", d.inputID(id), *p)
 		}
 		*p = n
 	}
@@ -366,11 +446,11 @@ func (d *state) compact(s *btf.Spec, strs []byte) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	// mp becomes the ID map: own ID -> final new ID.
+	// mp becomes the ID map: own ID -> final new ID (0: removed).
 	for id := d.first; id < d.n; id++ {
 		n := final(id)
-		if n == 0 {
-			return nil, fmt.Errorf("dedup: type [%d] has no representative", id)
+		if n == 0 && !d.removed(id) {
+			return nil, fmt.Errorf("dedup: type [%d] has no representative", d.inputID(id))
 		}
 		d.mp[id] = n
 	}
@@ -379,11 +459,14 @@ func (d *state) compact(s *btf.Spec, strs []byte) (*Result, error) {
 	if d.n > d.first {
 		to = unsafe.Slice((*btf.TypeID)(unsafe.Pointer(&d.mp[d.first])), d.n-d.first)
 	}
-	h := s.Header
-	out := &btf.Spec{Order: s.Order, Header: h, Types: types, Strings: strs, Layout: s.Layout, Base: s.Base}
+	base := s.Base
+	if d.baseMap != nil {
+		base = d.base.spec
+	}
+	out := &btf.Spec{Order: s.Order, Header: s.Header, Types: types, Strings: strs, Layout: s.Layout, Base: base}
 	return &Result{
 		Spec:   out,
-		Map:    prune.NewIDMap(s.FirstID(), to, nil),
-		Merged: len(d.own) - int(kept),
+		Map:    btf.NewIDMap(s.FirstID(), to, d.baseMap),
+		Merged: len(d.own) - int(kept) - removed,
 	}, nil
 }

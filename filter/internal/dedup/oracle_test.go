@@ -1,11 +1,16 @@
 package dedup
 
 import (
+	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +21,88 @@ import (
 )
 
 const oracleScript = "scripts/dedup-oracle/build.sh"
+
+// The small cases (hand-made and clang-built) are compared with libbpf's
+// output as committed in expectedDir: the unit tier needs no chroot. Their
+// inputs' hashes are recorded next to them, so a changed case cannot be
+// compared with a stale expectation; -update (scripts/dedup-oracle/update-expected.sh)
+// runs the oracle and rewrites them. Without -short the oracle also runs
+// and must still agree with what is committed.
+const expectedDir = "testdata/libbpf"
+
+var update = flag.Bool("update", false, "rewrite "+expectedDir+" from the libbpf oracle ("+oracleScript+")")
+
+// expectedSums reads the input hashes of expectedDir: file name -> sha256.
+func expectedSums(t testing.TB) map[string]string {
+	t.Helper()
+	sums := map[string]string{}
+	f, err := os.Open(filepath.Join(expectedDir, "inputs.sha256"))
+	if os.IsNotExist(err) && *update {
+		return sums
+	}
+	if err != nil {
+		t.Fatalf("%v (regenerate: %s)", err, "scripts/dedup-oracle/update-expected.sh")
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if sum, name, ok := strings.Cut(sc.Text(), "  "); ok {
+			sums[name] = sum
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return sums
+}
+
+var expectedMu sync.Mutex
+
+// libbpfExpected returns libbpf's btf__dedup output for the small case
+// called name with encoded input raw.
+func libbpfExpected(t *testing.T, name string, raw []byte) []byte {
+	t.Helper()
+	expectedMu.Lock()
+	defer expectedMu.Unlock()
+	file := name + ".btf"
+	path := filepath.Join(expectedDir, file)
+	sum := sha256.Sum256(raw)
+	inSum := hex.EncodeToString(sum[:])
+	if *update {
+		out, _ := libbpfDedup(t, raw, nil)
+		if err := os.MkdirAll(expectedDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		sums := expectedSums(t)
+		sums[file] = inSum
+		var lines []string
+		for n, s := range sums {
+			lines = append(lines, s+"  "+n)
+		}
+		slices.Sort(lines)
+		if err := os.WriteFile(filepath.Join(expectedDir, "inputs.sha256"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if got := expectedSums(t)[file]; got != inSum {
+		t.Fatalf("%s was made from another input (sha256 %s, the case's is %s): the case changed; regenerate with scripts/dedup-oracle/update-expected.sh", path, got, inSum)
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (regenerate with scripts/dedup-oracle/update-expected.sh)", err)
+	}
+	if !testing.Short() {
+		live, _ := libbpfDedup(t, raw, nil)
+		if !bytes.Equal(live, want) {
+			t.Fatalf("the libbpf oracle's output for %s is no longer the committed %s: libbpf changed; review and regenerate with scripts/dedup-oracle/update-expected.sh", name, path)
+		}
+	}
+	return want
+}
 
 var oracleOnce struct {
 	sync.Once
@@ -28,7 +115,7 @@ var oracleOnce struct {
 func oracle(t testing.TB) string {
 	t.Helper()
 	oracleOnce.Do(func() {
-		cmd := exec.Command(filepath.Join("..", "..", oracleScript))
+		cmd := exec.Command(filepath.Join("..", "..", "..", oracleScript))
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
@@ -168,17 +255,28 @@ func checkOutput(t *testing.T, in *btf.Spec, res *Result, base *check.Base, load
 	return raw
 }
 
-// compareWithLibbpf dedups base spec s with both implementations and
-// requires the same type sequence. It returns how many types merged.
+// compareWithLibbpf dedups base spec s with both implementations (the
+// oracle running now) and requires the same type sequence. It returns how
+// many types merged.
 func compareWithLibbpf(t *testing.T, s *btf.Spec) (merged int) {
 	t.Helper()
-	return compareLoadable(t, s, true)
+	return compareLoadable(t, s, true, func(raw []byte) []byte {
+		out, _ := libbpfDedup(t, raw, nil)
+		return out
+	})
 }
 
-// compareLoadable is compareWithLibbpf for input the kernel would load
-// (then the output must load too) or would not (object files before
-// linking: their DATASECs have no size yet).
-func compareLoadable(t *testing.T, s *btf.Spec, loadable bool) (merged int) {
+// compareExpected is compareWithLibbpf for a small case whose libbpf output
+// is committed (libbpfExpected); such inputs are object files before
+// linking, which the kernel would not load (their DATASECs have no size).
+func compareExpected(t *testing.T, name string, s *btf.Spec) (merged int) {
+	t.Helper()
+	return compareLoadable(t, s, false, func(raw []byte) []byte { return libbpfExpected(t, name, raw) })
+}
+
+// compareLoadable compares with libbpf's output for input the kernel would
+// load (then the output must load too) or would not.
+func compareLoadable(t *testing.T, s *btf.Spec, loadable bool, libbpf func(raw []byte) []byte) (merged int) {
 	t.Helper()
 	raw := s.Encode()
 	in, err := btf.Decode(raw, nil)
@@ -188,7 +286,7 @@ func compareLoadable(t *testing.T, s *btf.Spec, loadable bool) (merged int) {
 	if err != nil {
 		t.Fatalf("input does not validate: %v", err)
 	}
-	theirsRaw, _ := libbpfDedup(t, raw, nil)
+	theirsRaw := libbpf(raw)
 	theirs, err := btf.Decode(theirsRaw, nil)
 	if err != nil {
 		t.Fatalf("libbpf's output: %v", err)

@@ -3,36 +3,61 @@ package dedup
 import (
 	"bytes"
 	"fmt"
-	"hash/maphash"
-	"unsafe"
 
 	"github.com/btffilter/btffilter/filter/btf"
 )
 
-// dedupStrings rewrites every string offset of the own types to an offset
-// in a new string table holding each referenced string once, in the order
-// the types first refer to them (name, then member, value or parameter
-// names). Offsets into the base, and the empty string at offset 0, stay; an
-// own string the base also holds takes the base's offset. From here on two
-// names are equal exactly when their offsets are.
+// dedupStrings rewrites every string offset of the kept own types to an
+// offset in a new string table holding each referenced string once, in the
+// order the types first refer to them (name, then member, value or
+// parameter names). The empty string at offset 0 stays; an own string the
+// base also holds takes the base's offset. Offsets into the base stay too,
+// unless the spec moves onto a new base (Options.BaseMap): a base string is
+// then found again by content in the new base, or carried in the new table
+// when the new base lost it. From here on two names are equal exactly when
+// their offsets are.
 func (d *state) dedupStrings(s *btf.Spec) ([]byte, error) {
 	strBase := s.StrBase()
-	old := s.Strings
-	out := make([]byte, 0, len(old))
-	if s.Base == nil {
-		out = append(out, 0)
+	newStrBase := strBase
+	if d.baseMap != nil {
+		newStrBase = d.base.spec.StrBase() + uint32(len(d.base.spec.Strings))
 	}
+	old := s.Strings
 	// Real BTF refers to each string a few times over: a table for a
 	// quarter of the references rarely grows.
 	refs := 0
 	for i := range d.own {
 		refs += 1 + len(d.own[i].Extra)/3
 	}
-	tab := newStrTable(refs / 4)
+	tab := btf.NewStringTable(refs / 4)
+	if s.Base == nil {
+		tab.Add(nil)
+	}
 	var err error
+	// intern gives str an offset in the result: the base's, else the new
+	// table's.
+	intern := func(str []byte) uint32 {
+		if d.base != nil {
+			if n, ok := d.base.findString(str); ok {
+				return n
+			}
+		}
+		return newStrBase + tab.Add(str)
+	}
 	rewrite := func(p *uint32, id uint32) {
 		off := *p
-		if off == 0 || off < strBase {
+		switch {
+		case off == 0:
+			return
+		case off < strBase:
+			if d.baseMap == nil {
+				return // the base stays as it is
+			}
+			str, e := s.Base.StrBytes(off)
+			if e != nil && err == nil {
+				err = fmt.Errorf("dedup: type [%d]: %w", id, e)
+			}
+			*p = intern(str)
 			return
 		}
 		rel := off - strBase
@@ -54,19 +79,14 @@ func (d *state) dedupStrings(s *btf.Spec) ([]byte, error) {
 			*p = 0
 			return
 		}
-		if d.base != nil {
-			if n, ok := d.base.strs[unsafe.String(unsafe.SliceData(str), len(str))]; ok {
-				*p = n
-				return
-			}
-		}
-		var n uint32
-		out, n = tab.intern(out, str)
-		*p = strBase + n
+		*p = intern(str)
 	}
 	for i := range d.own {
+		if d.removed(d.first + uint32(i)) {
+			continue
+		}
 		t := &d.own[i]
-		id := d.first + uint32(i)
+		id := d.inFirst + uint32(i)
 		rewrite(&t.NameOff, id)
 		switch t.Kind() {
 		case btf.KindStruct, btf.KindUnion, btf.KindEnum64:
@@ -82,64 +102,5 @@ func (d *state) dedupStrings(s *btf.Spec) ([]byte, error) {
 			return nil, err
 		}
 	}
-	return out, nil
-}
-
-// strTable finds strings already in the new string table by content. Its
-// slots hold offsets into that table, plus one so that 0 marks an empty
-// slot: four bytes a string, and the strings themselves are not copied.
-type strTable struct {
-	slots []uint32
-	count int
-	seed  maphash.Seed
-}
-
-func newStrTable(hint int) *strTable {
-	n := 16
-	for n < 2*hint {
-		n *= 2
-	}
-	return &strTable{slots: make([]uint32, n), seed: maphash.MakeSeed()}
-}
-
-// intern returns the offset of str in out, appending str and its NUL to
-// out when out does not hold it yet.
-func (t *strTable) intern(out, str []byte) ([]byte, uint32) {
-	mask := uint64(len(t.slots) - 1)
-	for i := maphash.Bytes(t.seed, str) & mask; ; i = (i + 1) & mask {
-		v := t.slots[i]
-		if v == 0 {
-			n := uint32(len(out))
-			out = append(append(out, str...), 0)
-			t.slots[i] = n + 1
-			t.count++
-			if 2*t.count > len(t.slots) {
-				t.grow(out)
-			}
-			return out, n
-		}
-		at := int(v - 1)
-		if at+len(str) < len(out) && out[at+len(str)] == 0 && bytes.Equal(out[at:at+len(str)], str) {
-			return out, v - 1
-		}
-	}
-}
-
-// grow doubles the slots; the strings are found again in out.
-func (t *strTable) grow(out []byte) {
-	old := t.slots
-	t.slots = make([]uint32, 2*len(old))
-	mask := uint64(len(t.slots) - 1)
-	for _, v := range old {
-		if v == 0 {
-			continue
-		}
-		at := int(v - 1)
-		end := at + bytes.IndexByte(out[at:], 0)
-		i := maphash.Bytes(t.seed, out[at:end]) & mask
-		for t.slots[i] != 0 {
-			i = (i + 1) & mask
-		}
-		t.slots[i] = v
-	}
+	return tab.Bytes(), nil
 }

@@ -68,55 +68,6 @@ func TestCandTableOrder(t *testing.T) {
 	}
 }
 
-// The string table must store each string once, in first-seen order, and
-// find it again at the same offset after growing.
-func TestStrTable(t *testing.T) {
-	tests := []struct {
-		name  string
-		hint  int
-		words []string
-	}{
-		{"repeats", 1, []string{"a", "b", "a", "", "ab", "b", "ba"}},
-		{"prefixes and suffixes", 1, []string{"list_head", "list", "head", "list_head", "ist_head", "list"}},
-		{"many, growing", 1, func() []string {
-			var w []string
-			for i := 0; i < 5000; i++ {
-				w = append(w, fmt.Sprintf("s%d", i%1700))
-			}
-			return w
-		}()},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tab := newStrTable(tt.hint)
-			out := []byte{0}
-			at := map[string]uint32{}
-			var order []string
-			for _, w := range tt.words {
-				var off uint32
-				out, off = tab.intern(out, []byte(w))
-				end := bytes.IndexByte(out[off:], 0)
-				if end < 0 || string(out[off:int(off)+end]) != w {
-					t.Fatalf("%q: offset %d holds %q", w, off, out[off:])
-				}
-				if prev, ok := at[w]; ok && prev != off {
-					t.Fatalf("%q: offset %d, earlier %d", w, off, prev)
-				} else if !ok {
-					at[w] = off
-					order = append(order, w)
-				}
-			}
-			want := []byte{0}
-			for _, w := range order {
-				want = append(append(want, w...), 0)
-			}
-			if !bytes.Equal(out, want) {
-				t.Fatalf("string table %q, want %q", out, want)
-			}
-		})
-	}
-}
-
 // maxRef must agree with btf.Type.VisitTypeIDs on every kind.
 func TestMaxRef(t *testing.T) {
 	tests := []struct {

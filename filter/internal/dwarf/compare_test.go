@@ -184,7 +184,7 @@ func fixtureObjects(t *testing.T) []string {
 	for _, arch := range []string{"x86_64", "aarch64"} {
 		for _, cc := range []string{"gcc", "clang"} {
 			for _, obj := range []string{"base.o", "module.o"} {
-				p := filepath.Join("..", "..", "testdata", arch, cc, obj)
+				p := filepath.Join("..", "..", "..", "testdata", arch, cc, obj)
 				if _, err := os.Stat(p); err != nil {
 					t.Fatalf("fixture %s missing (run scripts/build-fixtures.sh): %v", p, err)
 				}

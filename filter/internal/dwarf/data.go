@@ -22,8 +22,9 @@ type Data struct {
 	// types have Kind KindUnsupported and the affected names are empty.
 	Unsupported int
 
-	// sec is what Scan read, kept for Reference.
-	sec *sections
+	// sec is what Scan read, kept for TypeName, and typeNames its reader.
+	sec       *sections
+	typeNames *typeNames
 }
 
 // Unit is one compilation (or partial) unit.

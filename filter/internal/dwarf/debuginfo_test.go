@@ -28,8 +28,8 @@ func copyFile(t *testing.T, src, dst string) {
 
 func TestFindDebugInfo(t *testing.T) {
 	// The vmlinux-like fixture carries a build-id; module.o does not.
-	withID := filepath.Join("..", "..", "testdata", "x86_64", "vmlinux-like")
-	noID := filepath.Join("..", "..", "testdata", "x86_64", "gcc", "module.o")
+	withID := filepath.Join("..", "..", "..", "testdata", "x86_64", "vmlinux-like")
+	noID := filepath.Join("..", "..", "..", "testdata", "x86_64", "gcc", "module.o")
 	ef, err := elf.Open(withID)
 	if err != nil {
 		t.Fatalf("%v (run scripts/build-fixtures.sh)", err)

@@ -32,7 +32,7 @@ func Scan(f *elf.File, image []byte, opt Options) (*Data, error) {
 	if err := scanSections(d, sec, opt); err != nil {
 		return nil, err
 	}
-	d.sec = sec
+	d.sec, d.typeNames = sec, &typeNames{}
 	return d, nil
 }
 

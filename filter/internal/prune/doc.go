@@ -1,11 +1,8 @@
-// Package prune removes FUNC entries from a BTF spec, together with the
-// DECL_TAGs that annotate them and the FUNC_PROTOs nothing refers to any
-// more, then renumbers the kept types densely in their original order and
-// drops the strings nothing refers to any more.
-//
-// Keeping the relative order of kept types is what keeps sorted vmlinux BTF
-// sorted (FACTS.md 5). Split BTF can be moved onto a new base at the same
-// time: base type IDs go through the base's IDMap and base strings are found
-// again by content in the new base (or copied into the split string table
-// when the new base lost them).
+// Package prune decides which types go with a set of removed FUNCs: the
+// FUNCs themselves, the DECL_TAGs that annotate them, and the FUNC_PROTOs
+// nothing else refers to any more. It only marks; it never rewrites a spec.
+// Removing the marked types, renumbering the kept ones densely in their
+// original order (which keeps sorted vmlinux BTF sorted, docs/facts.md) and
+// rebuilding the string table is one step of deduplication's compaction, so
+// a rewrite has one ID map (filter/btf.IDMap).
 package prune

@@ -1,7 +1,6 @@
 package rules
 
 import (
-	godwarf "debug/dwarf"
 	"fmt"
 	"sort"
 	"strings"
@@ -35,8 +34,10 @@ type judge struct {
 	// unjudged counts FUNCs a rule could not decide, by rule and reason.
 	unjudged map[string]map[string]int
 	pointees map[uint64]string // pointeeKey's cache
-	ref      *godwarf.Data     // Input.Ref's result, once asked
-	refAsked bool
+	// Pointer targets whose DIE could not be read: how many, and why the
+	// first one could not.
+	unreadable      int
+	firstUnreadable error
 }
 
 func newJudge(in Input) *judge {
@@ -95,6 +96,9 @@ func (c *judge) warnings() []string {
 		}
 	}
 	sort.Strings(out)
+	if w := c.pointeeWarning(); w != "" {
+		out = append(out, w)
+	}
 	return out
 }
 

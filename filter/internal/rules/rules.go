@@ -1,7 +1,6 @@
 package rules
 
 import (
-	godwarf "debug/dwarf"
 	"fmt"
 	"path"
 	"sort"
@@ -44,11 +43,6 @@ type Input struct {
 	// symbols (nil when unknown: the rules that need them do not fire).
 	DWARF   *dwarf.Data
 	Symbols []Symbol
-	// Ref opens Go's reader over the same DWARF, used only to name pointer
-	// targets (pointee.go), and only when some name with code has several
-	// definitions; it is called at most once. nil, or a nil result,
-	// disables that comparison.
-	Ref func() *godwarf.Data
 	// Arch and Version select the calling convention and the trampoline
 	// model of the abi rule; a zero Version judges with every model of
 	// Arch (the strictest).
