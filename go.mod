@@ -3,11 +3,14 @@ module github.com/btffilter/btffilter
 go 1.26.0
 
 require (
+	github.com/cilium/ebpf v0.22.0
+	github.com/klauspost/compress v1.20.4
+	github.com/spf13/pflag v1.1.0
+	github.com/ulikunitz/xz v0.5.17
+)
+
+require (
 	github.com/BurntSushi/toml v1.6.0 // indirect
-	github.com/cilium/ebpf v0.22.0 // indirect
-	github.com/klauspost/compress v1.20.4 // indirect
-	github.com/spf13/pflag v1.1.0 // indirect
-	github.com/ulikunitz/xz v0.5.17 // indirect
 	golang.org/x/exp/typeparams v0.0.0-20260209203927-2842357ff358 // indirect
 	golang.org/x/mod v0.41.0 // indirect
 	golang.org/x/sync v0.23.0 // indirect

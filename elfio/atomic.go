@@ -28,7 +28,7 @@ import (
 // for new contents anyway.
 func WriteAtomic(path string, data []byte) error {
 	if err := writeAtomic(path, data); err != nil {
-		return fileError(path, err)
+		return WithPath(path, err)
 	}
 	return nil
 }

@@ -246,6 +246,9 @@ func TestWriteAtomicFailure(t *testing.T) {
 // it) and runs WriteAtomic(path) in it as uid/gid 65534, returning what the
 // helper printed.
 func runUnprivileged(t *testing.T, base, path string) string {
+	if testing.Short() {
+		t.Skip("running as another user needs root: not in -short mode")
+	}
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {

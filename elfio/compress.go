@@ -84,7 +84,7 @@ func decompress(c Compression, raw []byte, limit int64) ([]byte, error) {
 
 // Encode turns an image (as returned by Rewrite) into the bytes to store on
 // disk: compressed again the way the file was, with kbuild's settings
-// (FACTS.md 7):
+// (docs/facts.md §8):
 //   - gzip as `gzip -n`: no file name, zero modification time, default level;
 //   - xz as `xz --check=crc32 --lzma2=dict=1MiB`: the kernel's in-kernel xz
 //     decompressor only verifies CRC32;
@@ -96,7 +96,7 @@ func decompress(c Compression, raw []byte, limit int64) ([]byte, error) {
 func (f *File) Encode(image []byte) ([]byte, error) {
 	out, err := compress(f.Compression, image)
 	if err != nil {
-		return nil, fileError(f.Path, err)
+		return nil, WithPath(f.Path, err)
 	}
 	return out, nil
 }

@@ -13,7 +13,7 @@ import (
 // TestEncode opens a signed module in every compression, rewrites its .BTF
 // and encodes the image: the real tools must decompress the result to the
 // image exactly, the signature must not come back, and the container must
-// carry kbuild's settings (FACTS.md 7).
+// carry kbuild's settings (docs/facts.md §8).
 func TestEncode(t *testing.T) {
 	body := fixture(t, "rel-bpfel.o")
 	content, _ := signed(body, 300)

@@ -21,8 +21,10 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// fileError names path in err, unless err already names it.
-func fileError(path string, err error) error {
+// WithPath names the file path in err: err itself when it already names
+// path (an *Error for path somewhere in its chain), else an *Error around
+// it. A layer above this package uses it to add the file once.
+func WithPath(path string, err error) error {
 	var fe *Error
 	if errors.As(err, &fe) && fe.Path == path {
 		return err
@@ -30,8 +32,8 @@ func fileError(path string, err error) error {
 	return &Error{Path: path, Err: err}
 }
 
-// sectionError names path and section in err.
-func sectionError(path, section string, err error) error {
+// InSection names path and section in err.
+func InSection(path, section string, err error) error {
 	return &Error{Path: path, Section: section, Err: err}
 }
 

@@ -42,9 +42,9 @@ func fuzzSeeds(t testing.TB) [][]byte {
 // lowerLimit makes decompression refuse past 16 MiB while f runs: each fuzz
 // input stays cheap, and the refusal path is the same as at 2 GiB.
 func lowerLimit(f *testing.F) {
-	old := decompressLimit
-	decompressLimit = 16 << 20
-	f.Cleanup(func() { decompressLimit = old })
+	old := MaxDecompressedSize
+	MaxDecompressedSize = 16 << 20
+	f.Cleanup(func() { MaxDecompressedSize = old })
 }
 
 // checkErr fails unless err names the file first, as every error must.

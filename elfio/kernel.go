@@ -129,7 +129,7 @@ type SectionSymbol struct {
 func (f *File) SectionSymbols(name string) ([]SectionSymbol, error) {
 	sec := f.Section(name)
 	if sec == nil {
-		return nil, sectionError(f.Path, name, ErrNoSection)
+		return nil, InSection(f.Path, name, ErrNoSection)
 	}
 	idx := -1
 	for i, s := range f.ELF.Sections {
@@ -186,7 +186,7 @@ func Probe(path string) (Kind, error) {
 	head := make([]byte, 64)
 	n, err := io.ReadFull(fh, head)
 	if err != nil && err != io.ErrUnexpectedEOF {
-		return 0, fileError(path, err)
+		return 0, WithPath(path, err)
 	}
 	head = head[:n]
 	c := compressionOf(head)
@@ -195,11 +195,11 @@ func Probe(path string) (Kind, error) {
 		case bytes.HasPrefix(head, magicBTFLE), bytes.HasPrefix(head, magicBTFBE):
 			return KindRaw, nil
 		case !bytes.HasPrefix(head, magicELF):
-			return 0, fileError(path, errors.New("not an ELF file, a raw BTF blob or a compressed module"))
+			return 0, WithPath(path, errors.New("not an ELF file, a raw BTF blob or a compressed module"))
 		}
 		ef, err := elf.NewFile(fh)
 		if err != nil {
-			return 0, fileError(path, fmt.Errorf("malformed ELF: %w", err))
+			return 0, WithPath(path, fmt.Errorf("malformed ELF: %w", err))
 		}
 		switch {
 		case isModuleELF(ef):
@@ -210,23 +210,23 @@ func Probe(path string) (Kind, error) {
 		return KindLinked, nil
 	}
 	if _, err := fh.Seek(0, io.SeekStart); err != nil {
-		return 0, fileError(path, err)
+		return 0, WithPath(path, err)
 	}
 	r, closeFn, err := decompressor(c, fh)
 	if err != nil {
-		return 0, fileError(path, err)
+		return 0, WithPath(path, err)
 	}
 	defer closeFn()
 	n, err = io.ReadFull(r, head[:cap(head)])
 	if err != nil && err != io.ErrUnexpectedEOF {
-		return 0, fileError(path, fmt.Errorf("%s: %w", c, err))
+		return 0, WithPath(path, fmt.Errorf("%s: %w", c, err))
 	}
 	head = head[:n]
 	switch {
 	case bytes.HasPrefix(head, magicBTFLE), bytes.HasPrefix(head, magicBTFBE):
 		return KindRaw, nil
 	case !bytes.HasPrefix(head, magicELF) || len(head) < 18:
-		return 0, fileError(path, fmt.Errorf("%s content is neither an ELF file nor a raw BTF blob", c))
+		return 0, WithPath(path, fmt.Errorf("%s content is neither an ELF file nor a raw BTF blob", c))
 	}
 	var bo binary.ByteOrder = binary.LittleEndian
 	if head[elf.EI_DATA] == byte(elf.ELFDATA2MSB) {

@@ -13,7 +13,7 @@ import (
 // Compression is how a file is compressed on disk.
 type Compression int
 
-// The compressions kbuild applies to modules (FACTS.md 7).
+// The compressions kbuild applies to modules (docs/facts.md §8).
 const (
 	None Compression = iota
 	Gzip
@@ -82,14 +82,12 @@ type File struct {
 	symsErr  error
 }
 
-// MaxDecompressedSize is the largest decompressed content Open accepts. The
-// largest real input, an unstripped vmlinux, is about 500 MB; anything past
-// this limit is treated as a decompression bomb.
-const MaxDecompressedSize = 2 << 30
-
-// decompressLimit is MaxDecompressedSize, lowered by tests to exercise the
-// refusal without producing gigabytes.
-var decompressLimit int64 = MaxDecompressedSize
+// MaxDecompressedSize is the largest decompressed content Open accepts,
+// for a whole file and for an SHF_COMPRESSED section. The largest real
+// input, an unstripped vmlinux, is about 600 MB; anything past this limit
+// is treated as a decompression bomb. A program may lower it before it
+// opens files (tests do, to show the refusal without inflating gigabytes).
+var MaxDecompressedSize int64 = 2 << 30
 
 // Magic numbers that identify an input by its first bytes.
 var (
@@ -117,7 +115,7 @@ func Open(path string) (*File, error) {
 	}
 	raw, err := readAll(fh, st.Size())
 	if err != nil {
-		return nil, fileError(path, err)
+		return nil, WithPath(path, err)
 	}
 	f, err := parse(path, raw)
 	if err != nil {
@@ -131,7 +129,7 @@ func Open(path string) (*File, error) {
 // (io.ReadAll's doubling would need twice the memory of a vmlinux). Files
 // that report no size (sysfs, pipes) are read the ordinary way.
 func readAll(r io.Reader, size int64) ([]byte, error) {
-	if size <= 0 || size > decompressLimit {
+	if size <= 0 || size > MaxDecompressedSize {
 		return io.ReadAll(r)
 	}
 	buf := make([]byte, size, size+1)
@@ -159,7 +157,7 @@ func (f *File) CheckUnchanged() error {
 		return err
 	}
 	if !os.SameFile(f.stat, now) || now.Size() != f.stat.Size() || !now.ModTime().Equal(f.stat.ModTime()) {
-		return fileError(f.Path, ErrChanged)
+		return WithPath(f.Path, ErrChanged)
 	}
 	return nil
 }
@@ -175,9 +173,9 @@ func parse(path string, raw []byte) (*File, error) {
 	data := raw
 	if f.Compression != None {
 		var err error
-		data, err = decompress(f.Compression, raw, decompressLimit)
+		data, err = decompress(f.Compression, raw, MaxDecompressedSize)
 		if err != nil {
-			return nil, fileError(path, err)
+			return nil, WithPath(path, err)
 		}
 	}
 
@@ -189,24 +187,24 @@ func parse(path string, raw []byte) (*File, error) {
 		f.Data = data
 		return f, nil
 	case f.Compression != None:
-		return nil, fileError(path, fmt.Errorf("%s content is neither an ELF file nor a raw BTF blob", f.Compression))
+		return nil, WithPath(path, fmt.Errorf("%s content is neither an ELF file nor a raw BTF blob", f.Compression))
 	default:
-		return nil, fileError(path, errors.New("not an ELF file, a raw BTF blob or a compressed module"))
+		return nil, WithPath(path, errors.New("not an ELF file, a raw BTF blob or a compressed module"))
 	}
 
 	body, sig, err := splitSignature(data)
 	if err != nil {
-		return nil, fileError(path, err)
+		return nil, WithPath(path, err)
 	}
 	f.Data, f.Signature = body, sig
 
 	ef, err := newELF(body)
 	if err != nil {
-		return nil, fileError(path, err)
+		return nil, WithPath(path, err)
 	}
 	f.ELF = ef
 	if err := checkExtents(ef, int64(len(body))); err != nil {
-		return nil, fileError(path, err)
+		return nil, WithPath(path, err)
 	}
 	return f, nil
 }

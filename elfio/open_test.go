@@ -70,7 +70,7 @@ func TestOpen(t *testing.T) {
 }
 
 // compressCLI compresses data with the real command-line tool, the way
-// kbuild does (FACTS.md 7), so Open is tested on what distributions ship.
+// kbuild does (docs/facts.md §8), so Open is tested on what distributions ship.
 func compressCLI(t *testing.T, c Compression, data []byte) []byte {
 	t.Helper()
 	var cmd *exec.Cmd
@@ -236,9 +236,9 @@ func TestOpenErrors(t *testing.T) {
 // compressed zeros in every format: each is refused by counting the stream,
 // although the zstd and xz headers state no size or a false one.
 func TestDecompressionBomb(t *testing.T) {
-	old := decompressLimit
-	decompressLimit = 1 << 20
-	t.Cleanup(func() { decompressLimit = old })
+	old := MaxDecompressedSize
+	MaxDecompressedSize = 1 << 20
+	t.Cleanup(func() { MaxDecompressedSize = old })
 	bomb := make([]byte, 4<<20)
 	copy(bomb, fixture(t, "rel-bpfel.o"))
 	for _, c := range []Compression{Gzip, XZ, Zstd} {

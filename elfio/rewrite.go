@@ -85,8 +85,8 @@ func (t shdrTable) put(d []byte, f *File, idx int, field, v uint64) {
 }
 
 // Rewrite returns a new image of Data in which the named sections' contents
-// are replaced; Data itself is not modified. The guarantees (FACTS.md 5,
-// DESIGN.md "outputs" 5):
+// are replaced; Data itself is not modified. The guarantees (docs/facts.md §6,
+// docs/invariants.md):
 //   - only the replaced sections' bytes and the section header table change;
 //     every other byte is identical and keeps its offset;
 //   - an SHF_ALLOC section must keep exactly its size, because the loaded
@@ -107,7 +107,7 @@ func (t shdrTable) put(d []byte, f *File, idx int, field, v uint64) {
 func (f *File) Rewrite(sections map[string][]byte) ([]byte, error) {
 	out, err := f.rewrite(sections, false)
 	if err != nil {
-		return nil, fileError(f.Path, err)
+		return nil, WithPath(f.Path, err)
 	}
 	return out, nil
 }
@@ -119,7 +119,7 @@ func (f *File) Rewrite(sections map[string][]byte) ([]byte, error) {
 func (f *File) RewriteInPlace(sections map[string][]byte) ([]byte, error) {
 	out, err := f.rewrite(sections, true)
 	if err != nil {
-		return nil, fileError(f.Path, err)
+		return nil, WithPath(f.Path, err)
 	}
 	f.Data = nil
 	return out, nil

@@ -21,18 +21,18 @@ func (f *File) Section(name string) *elf.Section {
 // debug/elf, bounded by MaxDecompressedSize like whole files.
 func (f *File) SectionData(name string) ([]byte, error) {
 	if f.ELF == nil {
-		return nil, sectionError(f.Path, name, fmt.Errorf("%w: the file is a raw BTF blob", ErrNoSection))
+		return nil, InSection(f.Path, name, fmt.Errorf("%w: the file is a raw BTF blob", ErrNoSection))
 	}
 	s := f.ELF.Section(name)
 	if s == nil {
-		return nil, sectionError(f.Path, name, ErrNoSection)
+		return nil, InSection(f.Path, name, ErrNoSection)
 	}
 	if s.Type == elf.SHT_NOBITS {
-		return nil, sectionError(f.Path, name, errors.New("SHT_NOBITS: it has no contents in the file"))
+		return nil, InSection(f.Path, name, errors.New("SHT_NOBITS: it has no contents in the file"))
 	}
 	data, err := SectionContents(s)
 	if err != nil {
-		return nil, sectionError(f.Path, name, err)
+		return nil, InSection(f.Path, name, err)
 	}
 	return data, nil
 }
@@ -42,8 +42,8 @@ func (f *File) SectionData(name string) ([]byte, error) {
 // before it is inflated, and a panic in debug/elf's decompressors becomes an
 // error, for the same reason as newELF.
 func SectionContents(s *elf.Section) (data []byte, err error) {
-	if s.Size > uint64(decompressLimit) {
-		return nil, fmt.Errorf("claims %d bytes, more than the limit of %d", s.Size, decompressLimit)
+	if s.Size > uint64(MaxDecompressedSize) {
+		return nil, fmt.Errorf("claims %d bytes, more than the limit of %d", s.Size, MaxDecompressedSize)
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -60,7 +60,7 @@ func (f *File) BTF() ([]byte, error) {
 		return f.Data, nil
 	}
 	if f.Section(".BTF") == nil {
-		return nil, fileError(f.Path, fmt.Errorf("no .BTF section (was the file built with CONFIG_DEBUG_INFO_BTF, or stripped of it?): %w", ErrNoSection))
+		return nil, InSection(f.Path, ".BTF", fmt.Errorf("%w (was the file built with CONFIG_DEBUG_INFO_BTF, or stripped of it?)", ErrNoSection))
 	}
 	return f.SectionData(".BTF")
 }
@@ -95,7 +95,7 @@ func (f *File) Symbols() ([]elf.Symbol, error) {
 		case errors.Is(err, elf.ErrNoSymbols):
 			f.syms = []elf.Symbol{}
 		case err != nil:
-			f.symsErr = sectionError(f.Path, ".symtab", err)
+			f.symsErr = InSection(f.Path, ".symtab", err)
 		default:
 			f.syms = syms
 		}
@@ -115,18 +115,18 @@ func symbols(ef *elf.File) (syms []elf.Symbol, err error) {
 
 // SymbolOffset returns the section that defines sym and the offset of sym
 // within that section's contents, for patching data such as the .BTF_ids
-// slots (FACTS.md 6). In a relocatable file (ET_REL, a module) a symbol's
+// slots (docs/facts.md §7). In a relocatable file (ET_REL, a module) a symbol's
 // value is already relative to its section; in a linked file (ET_EXEC,
 // ET_DYN, a vmlinux) it is an address and the section's address is
 // subtracted. The whole symbol (value .. value+size) must lie inside the
 // section.
 func (f *File) SymbolOffset(sym elf.Symbol) (sectionName string, off uint64, err error) {
 	if f.ELF == nil {
-		return "", 0, fileError(f.Path, fmt.Errorf("a raw BTF blob has no symbols (looking for %s)", sym.Name))
+		return "", 0, WithPath(f.Path, fmt.Errorf("a raw BTF blob has no symbols (looking for %s)", sym.Name))
 	}
 	idx := sym.Section
 	if idx == elf.SHN_UNDEF || idx >= elf.SHN_LORESERVE || int(idx) >= len(f.ELF.Sections) {
-		return "", 0, fileError(f.Path, fmt.Errorf("symbol %s is not defined in a section (section index %v)", sym.Name, idx))
+		return "", 0, WithPath(f.Path, fmt.Errorf("symbol %s is not defined in a section (section index %v)", sym.Name, idx))
 	}
 	s := f.ELF.Sections[idx]
 	switch f.ELF.Type {
@@ -134,14 +134,14 @@ func (f *File) SymbolOffset(sym elf.Symbol) (sectionName string, off uint64, err
 		off = sym.Value
 	case elf.ET_EXEC, elf.ET_DYN:
 		if sym.Value < s.Addr {
-			return "", 0, sectionError(f.Path, s.Name, fmt.Errorf("symbol %s at %#x lies before the section's address %#x", sym.Name, sym.Value, s.Addr))
+			return "", 0, InSection(f.Path, s.Name, fmt.Errorf("symbol %s at %#x lies before the section's address %#x", sym.Name, sym.Value, s.Addr))
 		}
 		off = sym.Value - s.Addr
 	default:
-		return "", 0, fileError(f.Path, fmt.Errorf("cannot locate symbol %s in an ELF file of type %v", sym.Name, f.ELF.Type))
+		return "", 0, WithPath(f.Path, fmt.Errorf("cannot locate symbol %s in an ELF file of type %v", sym.Name, f.ELF.Type))
 	}
 	if off > s.Size || sym.Size > s.Size-off {
-		return "", 0, sectionError(f.Path, s.Name, fmt.Errorf("symbol %s (offset %#x, size %#x) does not fit in the section (size %#x)",
+		return "", 0, InSection(f.Path, s.Name, fmt.Errorf("symbol %s (offset %#x, size %#x) does not fit in the section (size %#x)",
 			sym.Name, off, sym.Size, s.Size))
 	}
 	return s.Name, off, nil

@@ -48,7 +48,7 @@ func TestSectionErrors(t *testing.T) {
 		{"missing section", func() error { _, err := rel.SectionData(".BTF.base"); return err }, "rel-i686.o: section .BTF.base: no such section"},
 		{"raw has no sections", func() error { _, err := raw.SectionData(".BTF"); return err }, "btf-le.bin: section .BTF: no such section: the file is a raw BTF blob"},
 		{"nobits", func() error { _, err := noBTF.SectionData(".bss"); return err }, "plain.o: section .bss: SHT_NOBITS"},
-		{"no .BTF", func() error { _, err := noBTF.BTF(); return err }, "plain.o: no .BTF section"},
+		{"no .BTF", func() error { _, err := noBTF.BTF(); return err }, "plain.o: section .BTF: no such section (was the file built with CONFIG_DEBUG_INFO_BTF"},
 		{"compressed section of 3 GiB", func() error { _, err := noBTF.SectionData(".debug_info"); return err },
 			"plain.o: section .debug_info: claims 3221225472 bytes, more than the limit"},
 	}

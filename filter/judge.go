@@ -3,24 +3,66 @@ package filter
 import (
 	"debug/elf"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/btffilter/btffilter/elfio"
+	"github.com/btffilter/btffilter/filter/btf"
 	"github.com/btffilter/btffilter/filter/internal/abi"
 	"github.com/btffilter/btffilter/filter/internal/dwarf"
 	"github.com/btffilter/btffilter/filter/internal/rules"
 )
 
+// The judge stage: the rules (filter/internal/rules, docs/rules.md) over the
+// BTF, the function symbols and the DWARF, which it scans here, decide which
+// FUNCs go and why. It reads no file: what it needs came from the load stage
+// or from the caller of Blob.
+
+// judge decides which FUNCs of spec go. noDWARF says why o.DWARF is nil,
+// for the warning (or the error, when a rule that needs DWARF was named
+// explicitly). workers is the number of goroutines scanning the DWARF.
+func judge(spec *btf.Spec, o *BlobOptions, j *judging, noDWARF error, workers int) (*rules.Decision, error) {
+	in := rules.Input{Spec: spec, Drop: j.drop, Keep: j.keep, Rules: j.rules,
+		BTFIDs: o.ProtectedIDs, BTFIDFuncs: o.ProtectedFuncs}
+	var warnings []string
+	if len(j.rules.Names()) > 0 {
+		var err error
+		if warnings, err = judgeInputs(&in, o, j, noDWARF, workers); err != nil {
+			return nil, err
+		}
+	}
+	d, err := rules.Decide(in)
+	if err != nil {
+		return nil, err
+	}
+	d.Warnings = append(warnings, d.Warnings...)
+	return d, nil
+}
+
 // judgeInputs fills what the judging rules read besides the BTF: the ELF
-// function symbols, the architecture, the kernel version and the DWARF
-// (the file's own, or separate debug information found through
-// --debuginfo). A file without DWARF runs only the rules that need none,
-// with a warning; when a rule that needs DWARF was named in --rules, that
-// is an error instead. release is f's kernel release, "" when unknown.
-func (r *runner) judgeInputs(f *elfio.File, release string, fr *FileReport, in *rules.Input) error {
+// function symbols, the architecture, the kernel version and the DWARF. It
+// returns the warnings about what is missing.
+func judgeInputs(in *rules.Input, o *BlobOptions, j *judging, noDWARF error, workers int) ([]string, error) {
+	var warnings []string
+	obj, dbg := o.Object, o.DWARF
+	var err error
+	if in.Symbols, err = functionSymbols(obj); err != nil {
+		return nil, err
+	}
+	release := ""
+	switch {
+	case obj != nil && obj.ELF != nil:
+		release = obj.KernelRelease()
+		a, err := abi.ArchFromMachine(obj.ELF.Machine, obj.ELF.Class)
+		switch {
+		case err == nil && j.arch != abi.UnknownArch && j.arch != a:
+			return nil, fmt.Errorf("--arch %s, but the file is %s", j.arch, a)
+		case err == nil:
+			in.Arch = a
+		}
+	default:
+		in.Arch = j.arch
+	}
 	var needDWARF, explicit []string
 	for _, name := range in.Rules.Names() {
 		if rules.NeedsDWARF(name) {
@@ -30,55 +72,39 @@ func (r *runner) judgeInputs(f *elfio.File, release string, fr *FileReport, in *
 			}
 		}
 	}
-	if len(in.Rules.Names()) == 0 {
-		return nil
-	}
-	var err error
-	if in.Symbols, err = functionSymbols(f); err != nil {
-		return err
-	}
-	if f.ELF != nil {
-		a, err := abi.ArchFromMachine(f.ELF.Machine, f.ELF.Class)
-		switch {
-		case err == nil && r.opts.arch != abi.UnknownArch && r.opts.arch != a:
-			return fmt.Errorf("%s: --arch %s, but the file is %s", f.Path, r.opts.arch, a)
-		case err == nil:
-			in.Arch = a
-		}
-	} else {
-		in.Arch = r.opts.arch
-	}
 	if len(needDWARF) > 0 {
-		dbg, err := r.dwarfSource(f, release)
-		if err == nil && dbg != f {
+		if dbg == nil && noDWARF == nil {
+			noDWARF = fmt.Errorf("no DWARF was given")
+		}
+		if dbg != nil && dbg != obj {
 			if release == "" {
-				release = kernelRelease(dbg)
+				release = dbg.KernelRelease()
 			}
 			if in.Arch == abi.UnknownArch && dbg.ELF != nil {
 				in.Arch, _ = abi.ArchFromMachine(dbg.ELF.Machine, dbg.ELF.Class)
 			}
 			if len(in.Symbols) == 0 {
 				if in.Symbols, err = functionSymbols(dbg); err != nil {
-					return err
+					return nil, err
 				}
 			}
 		}
-		if err == nil {
-			in.DWARF, err = dwarf.Scan(dbg.ELF, dbg.Data, dwarf.Options{Workers: r.opts.Jobs})
+		if dbg != nil {
+			in.DWARF, err = dwarf.Scan(dbg.ELF, dbg.Data, dwarf.Options{Workers: workers})
 			if err != nil {
-				return fmt.Errorf("%s: DWARF of %s: %w", f.Path, dbg.Path, err)
+				return nil, fmt.Errorf("DWARF of %s: %w", dbg.Path, err)
 			}
 		}
 		switch {
-		case err == nil:
+		case in.DWARF != nil:
 		case len(explicit) > 0:
-			return fmt.Errorf("%s: rule(s) %s need DWARF: %v", f.Path, strings.Join(explicit, ", "), err)
+			return nil, fmt.Errorf("rule(s) %s need DWARF: %w", strings.Join(explicit, ", "), noDWARF)
 		default:
-			fr.Warnings = append(fr.Warnings, fmt.Sprintf("%v: rules %s not applied", err, strings.Join(needDWARF, ", ")))
+			warnings = append(warnings, rulesNotApplied(noDWARF, in.Rules))
 		}
 	}
 	if release == "" {
-		release = r.opts.Kernel
+		release = j.kernel
 	}
 	if release != "" {
 		if v, err := abi.ParseVersion(release); err == nil {
@@ -86,62 +112,17 @@ func (r *runner) judgeInputs(f *elfio.File, release string, fr *FileReport, in *
 		}
 	}
 	if in.Version.IsZero() && in.Rules.On[rules.RuleABI] && in.DWARF != nil {
-		fr.Warnings = append(fr.Warnings, "kernel version unknown: the abi rule judges with every trampoline model of the architecture")
+		warnings = append(warnings, "kernel version unknown: the abi rule judges with every trampoline model of the architecture")
 	}
-	return nil
+	return warnings, nil
 }
 
-// dwarfSource returns the file whose DWARF describes f: f itself when it
-// has .debug_info, else the separate debug file --debuginfo leads to.
-func (r *runner) dwarfSource(f *elfio.File, release string) (*elfio.File, error) {
-	if hasDWARF(f) {
-		return f, nil
-	}
-	if r.opts.DebugInfo == "" {
-		return nil, fmt.Errorf("%s has no DWARF (.debug_info; give --debuginfo)", f.Path)
-	}
-	// The path under lib/modules/REL/ is the key into a debug tree: see
-	// through symlinks to it.
-	q := dwarf.DebugQuery{Path: f.Path, Release: release}
-	if p, err := filepath.EvalSymlinks(f.Path); err == nil {
-		q.Path = p
-	}
-	if f.ELF != nil {
-		id, err := dwarf.BuildID(f.ELF)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f.Path, err)
-		}
-		q.BuildID = id
-	}
-	file, roots := r.opts.DebugInfo, []string(nil)
-	if st, err := os.Stat(file); err == nil && st.IsDir() {
-		file, roots = "", []string{r.opts.DebugInfo}
-	}
-	p, err := dwarf.FindDebugInfo(q, file, roots)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", f.Path, err)
-	}
-	dbg, err := elfio.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	if !hasDWARF(dbg) {
-		return nil, fmt.Errorf("%s: debug file %s has no .debug_info", f.Path, p)
-	}
-	return dbg, nil
-}
-
-func hasDWARF(f *elfio.File) bool {
-	if f.ELF == nil {
-		return false
-	}
-	s := f.ELF.Section(".debug_info")
-	return s != nil && s.Type != elf.SHT_NOBITS && s.Size > 0
-}
-
-// functionSymbols lists the defined STT_FUNC symbols of f, sorted by name
-// then address so that reasons are stable.
+// functionSymbols lists the defined STT_FUNC symbols of f (none for nil),
+// sorted by name then address so that reasons are stable.
 func functionSymbols(f *elfio.File) ([]rules.Symbol, error) {
+	if f == nil {
+		return nil, nil
+	}
 	syms, err := f.Symbols()
 	if err != nil {
 		return nil, err

@@ -1,6 +1,6 @@
 package filter
 
-// Report is the machine report of a run (DESIGN.md: fields may be added,
+// Report is the machine report of a run (docs/cli.md: fields may be added,
 // never renamed).
 type Report struct {
 	Files []*FileReport `json:"files"`

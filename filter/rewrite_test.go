@@ -6,13 +6,13 @@ import (
 	"github.com/btffilter/btffilter/filter/btf"
 	"github.com/btffilter/btffilter/filter/btf/btftest"
 	"github.com/btffilter/btffilter/filter/internal/check"
-	"github.com/btffilter/btffilter/filter/internal/dedup"
 )
 
-// TestRewriteTypesComposesMaps removes a FUNC from a base and rebases its
-// module onto the result: every old ID that survives maps to a type of the
-// same kind and name, and the outputs pass the output checks.
-func TestRewriteTypesComposesMaps(t *testing.T) {
+// TestRewriteOneMap removes a FUNC from a base and moves its module onto
+// the result: every old ID that survives maps, through the one map of each
+// rewrite, to a type of the same kind and name, and the outputs pass the
+// output checks.
+func TestRewriteOneMap(t *testing.T) {
 	base := btftest.Load(t, "../testdata/x86_64/clang/base.btf", nil)
 	mod := btftest.Load(t, "../testdata/x86_64/clang/module.btf", base)
 	var fn btf.TypeID
@@ -21,23 +21,23 @@ func TestRewriteTypesComposesMaps(t *testing.T) {
 			fn = base.FirstID() + btf.TypeID(i)
 		}
 	}
-	br, err := rewriteTypes(base, []btf.TypeID{fn}, nil, nil, nil)
+	br, err := rewrite(base, []btf.TypeID{fn}, nil, nil, 0)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(br.removed) == 0 {
+		t.Fatal("queue_push was not removed")
 	}
 	cb, err := check.Blob(br.spec.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := dedup.NewBase(br.spec)
+	nb := newBase("base", "", base, &BlobResult{Changed: true, Spec: br.spec, IDMap: br.idMap, checked: cb})
+	mr, err := rewrite(mod, nil, nb, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mr, err := rewriteTypes(mod, nil, nil, db, br.idMap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := check.Split(mr.spec.Encode(), cb); err != nil {
+	if _, err := verify(mr.spec.Encode(), nb); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
@@ -61,7 +61,28 @@ func TestRewriteTypesComposesMaps(t *testing.T) {
 			t.Fatal("nothing kept")
 		}
 	}
-	if len(br.removed) == 0 {
-		t.Fatal("queue_push was not removed")
+}
+
+// TestRewritePadding: a fixed-size .BTF keeps its size exactly, and one that
+// would not fit is refused.
+func TestRewritePadding(t *testing.T) {
+	base := btftest.Load(t, "../testdata/x86_64/gcc/base.btf", nil)
+	size := base.EncodedLen()
+	var fn btf.TypeID
+	for i := range base.Types {
+		if base.Types[i].Kind() == btf.KindFunc {
+			fn = base.FirstID() + btf.TypeID(i)
+			break
+		}
+	}
+	rw, err := rewrite(base, []btf.TypeID{fn}, nil, nil, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rw.spec.Encode()); n != size {
+		t.Fatalf("padded result is %d bytes, want %d", n, size)
+	}
+	if _, err := rewrite(base, nil, nil, nil, 8); err == nil {
+		t.Fatal("a result larger than its fixed size was accepted")
 	}
 }

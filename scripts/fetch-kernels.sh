@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fetches the Debian cloud kernels used as real test inputs (DESIGN.md, "Real
-# inputs") and unpacks each into $CACHE/kernels/<tag>:
+# Fetches the Debian cloud kernels used as real test inputs (docs/testing.md,
+# "Real inputs") and unpacks each into $CACHE/kernels/<tag>:
 #
 #   release      kernel release, e.g. 6.1.0-53-cloud-amd64
 #   arch         amd64 | arm64

@@ -9,7 +9,7 @@ import (
 )
 
 // TestDedupOnlyRealVmlinux: the shipped 7.2 vmlinux holds 17 identical
-// FUNC_PROTOs (FACTS.md 8); --dedup-only merges them, and the result stays
+// FUNC_PROTOs (docs/facts.md §10); --dedup-only merges them, and the result stays
 // sorted and is idempotent.
 func TestDedupOnlyRealVmlinux(t *testing.T) {
 	k := realKernel(t, "7.2-amd64")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/btffilter/btffilter/elfio"
 	"github.com/btffilter/btffilter/filter/btf/btftest"
 )
 
@@ -18,6 +20,9 @@ import (
 // unmounts it when the test ends. The fault tests need root, as CI has.
 func mountTmpfs(t *testing.T, size string) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("mounting needs root: not in -short mode")
+	}
 	dir := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
 		t.Fatalf("mount tmpfs (the fault tests run as root): %v\n%s", err, out)
@@ -39,6 +44,7 @@ func expectFailure(t *testing.T, path, want string, args ...string) {
 	if code != 1 || len(lines) != 1 || !strings.Contains(lines[0], path) || !strings.Contains(msg, want) {
 		t.Fatalf("exit %d, want 1 and one line naming %s and saying %q:\n%s", code, path, want, stderr)
 	}
+	readsOnce(t, lines[0], path)
 	if hashFile(t, path) != h {
 		t.Fatal("the file changed")
 	}
@@ -46,6 +52,24 @@ func expectFailure(t *testing.T, path, want string, args ...string) {
 		t.Fatalf("directory had %d entries, now %d: a temporary file was left", len(before), len(after))
 	}
 	t.Log(lines[0])
+}
+
+// readsOnce fails t unless msg names path once and says nothing twice: no
+// two of its ": "-separated parts are the same, as they would be if one
+// layer repeated what another had added ("x: .BTF_ids: .BTF_ids: ...").
+func readsOnce(t *testing.T, msg, path string) {
+	t.Helper()
+	if n := strings.Count(msg, path); n != 1 {
+		t.Fatalf("the message names %s %d times:\n%s", path, n, msg)
+	}
+	seen := map[string]bool{}
+	for _, part := range strings.Split(strings.Replace(msg, path, "FILE", 1), ": ") {
+		part = strings.TrimSpace(part)
+		if seen[part] {
+			t.Fatalf("the message says %q twice:\n%s", part, msg)
+		}
+		seen[part] = true
+	}
 }
 
 // TestDiskFull: the file system fills up while the new version is written.
@@ -127,6 +151,9 @@ func TestSymlinkAndSpaces(t *testing.T) {
 // its directory, so the new version cannot be put next to it. (Root ignores
 // directory modes; the read-only mount above stops root too.)
 func TestReadOnlyDirectory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("running as another user needs root: not in -short mode")
+	}
 	const nobody = 65534
 	// Every directory on the way must be searchable by the user.
 	top := t.TempDir()
@@ -135,7 +162,7 @@ func TestReadOnlyDirectory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	bin := filepath.Join(top, "github.com/btffilter/btffilter")
+	bin := filepath.Join(top, "btffilter")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -171,12 +198,22 @@ func TestReadOnlyDirectory(t *testing.T) {
 	t.Log(lines[0])
 }
 
-// TestCompressionBomb: a .ko.zst that claims gigabytes is refused.
+// TestCompressionBomb: a .ko.zst that expands past the limit is refused.
+// The bomb starts as a module does, so that only its size gives it away;
+// the limit is lowered so that the test inflates megabytes, not gigabytes.
 func TestCompressionBomb(t *testing.T) {
+	old := elfio.MaxDecompressedSize
+	elfio.MaxDecompressedSize = 32 << 20
+	t.Cleanup(func() { elfio.MaxDecompressedSize = old })
 	dir := t.TempDir()
+	head, err := os.ReadFile(fixtureModule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bomb := append(head[:64:64], make([]byte, elfio.MaxDecompressedSize)...)
 	path := filepath.Join(dir, "bomb.ko.zst")
-	// 3 GiB of zeros compresses to a few hundred kilobytes.
-	cmd := exec.Command("sh", "-c", "head -c 3221225472 /dev/zero | zstd -q -1 -o '"+path+"'")
+	cmd := exec.Command("zstd", "-q", "-1", "-o", path)
+	cmd.Stdin = bytes.NewReader(bomb)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("make bomb: %v\n%s", err, out)
 	}

@@ -1,6 +1,6 @@
 // Command btffilter removes from Linux kernel BTF the functions whose
-// signature BTF cannot describe, and rewrites .BTF in place. See DESIGN.md
-// for the command line contract.
+// signature BTF cannot describe, and rewrites .BTF in place. The command
+// line contract is docs/cli.md.
 package main
 
 import (
@@ -33,7 +33,7 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("github.com/btffilter/btffilter", flag.ContinueOnError)
+	fs := flag.NewFlagSet("btffilter", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
 		opts    filter.Options

@@ -63,7 +63,7 @@ func realKernel(t *testing.T, tag string) *kernels.Kernel {
 // buildCommand builds btffilter for tests that run it as a process.
 func buildCommand(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "github.com/btffilter/btffilter")
+	bin := filepath.Join(t.TempDir(), "btffilter")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

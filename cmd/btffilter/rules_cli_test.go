@@ -21,7 +21,7 @@ func TestRulesCommandLine(t *testing.T) {
 		stderr string // regexp
 	}{
 		{name: "no DWARF, default rules: warning", args: []string{"-n", raw}, code: 0,
-			stderr: `has no DWARF .*rules abi, consistent, signature not applied`},
+			stderr: `warning: no DWARF \(\.debug_info; give --debuginfo\): rules abi, consistent, signature not applied`},
 		{name: "no DWARF, a DWARF rule named: error", args: []string{"-n", "--rules", "abi", raw}, code: 1,
 			stderr: `rule\(s\) abi need DWARF`},
 		{name: "no DWARF, only ambiguous named: fine", args: []string{"-n", "--rules", "ambiguous", raw}, code: 0,

@@ -11,7 +11,7 @@ import (
 const Magic = 0xeB9F
 
 // Header lengths: the classic header, and the 2026 one that adds the layout
-// section (FACTS.md 5).
+// section (docs/facts.md §6).
 const (
 	HeaderLen       = 24
 	HeaderLenLayout = 32

@@ -17,7 +17,7 @@ type Type struct {
 	Extra    []uint32
 }
 
-// Masks of the info word (FACTS.md 5: the 2026 UAPI widened kind and vlen).
+// Masks of the info word (docs/facts.md §6: the 2026 UAPI widened kind and vlen).
 const (
 	infoKindShift = 24
 	infoKindMask  = 0x7f

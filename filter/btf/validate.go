@@ -10,7 +10,7 @@ import (
 const maxNameLen = 512
 
 // ValidateBlob decodes data and checks it against the rules the kernel
-// applies when it loads BTF (FACTS.md 5): the header, the tiling of its
+// applies when it loads BTF (docs/facts.md §6): the header, the tiling of its
 // sections, the string section, and every record (Validate).
 func ValidateBlob(data []byte, base *Spec) (*Spec, error) {
 	s, err := Decode(data, base)

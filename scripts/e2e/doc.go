@@ -2,8 +2,8 @@
 // loads kernel modules with insmod and tries to attach BPF fentry programs to
 // functions by name. It is the end-to-end check that BTF rewritten by
 // btffilter is still accepted by the kernel: module BTF must load
-// (/sys/kernel/btf/MODULE, FACTS.md 5) and kept functions must stay
-// attachable (FACTS.md 1-2).
+// (/sys/kernel/btf/MODULE, docs/facts.md §6) and kept functions must stay
+// attachable (docs/facts.md §1-2).
 //
 // Run builds the initramfs (cpio newc, written here), the probe binary
 // (scripts/e2e/probe, a static Go program) for the guest architecture, boots

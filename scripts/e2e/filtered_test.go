@@ -20,7 +20,7 @@ const filteredModules = 20
 // buildTool builds the btffilter command into dir.
 func buildTool(t *testing.T, dir string) string {
 	t.Helper()
-	bin := filepath.Join(dir, "github.com/btffilter/btffilter")
+	bin := filepath.Join(dir, "btffilter")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/btffilter/btffilter/cmd/btffilter").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build btffilter: %v\n%s", err, out)

@@ -1,5 +1,5 @@
 /*
- * One function per calling-convention case of FACTS.md 3 and its near
+ * One function per calling-convention case of docs/facts.md §3 and its near
  * misses, for the `abi` rule (package filter/internal/abi). Every function is global,
  * noinline and used, so the compilers keep its signature, its parameters and
  * their entry locations; each body reads every parameter so that DWARF gives

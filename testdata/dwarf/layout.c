@@ -1,5 +1,5 @@
 /* Parameter layouts for the DWARF scanner's layout tests
- * (filter/internal/dwarf/layout_test.go): one function per case of FACTS.md 3.
+ * (filter/internal/dwarf/layout_test.go): one function per case of docs/facts.md §3.
  * Built by build.sh; every function is kept out of line and reads all of
  * its arguments, so that each one has a location at entry. */
 

@@ -154,7 +154,7 @@ __fn long pair_sum(struct pair p, volatile int *sink)
 }
 
 /* Arguments whose real ABI location differs from the one BTF alone implies
- * (FACTS.md 2 and 3): a packed struct with a misaligned member (x86-64
+ * (docs/facts.md §3 and §4): a packed struct with a misaligned member (x86-64
  * passes it in memory, shifting y into the first register) and a 16-byte
  * aligned __int128 (arm64 starts it at an even register). pahole 1.24 keeps
  * FUNCs for both. */

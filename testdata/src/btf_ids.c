@@ -1,6 +1,6 @@
 /*
  * A .BTF_ids section laid out the way the kernel's resolve_btfids expects it
- * (see FACTS.md 6), written with this file's own macros. Every ID word is 0:
+ * (see docs/facts.md §7), written with this file's own macros. Every ID word is 0:
  * tests fill them from the BTF of the linked fixture.
  *
  *   __BTF_ID__<kind>__<name>__<n>  a 4-byte slot for one type ID

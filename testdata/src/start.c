@@ -1,7 +1,7 @@
 /* Entry point of the linked "vmlinux-like" fixture; it is never run. */
 void start_kernel(void);
 
-/* Where a tool finds the kernel release of a vmlinux (FACTS.md 2). The
+/* Where a tool finds the kernel release of a vmlinux (docs/facts.md §2, "Versions"). The
  * release names the trampoline model the fixture pretends to belong to. */
 __attribute__((used)) const char linux_banner[] =
 	"Linux version 6.1.0-fixture-amd64 (fixture@localhost) (gcc-12) "

@@ -35,7 +35,7 @@ func (c Class) aggregate() bool { return c == Struct || c == Union }
 
 // Arg is the layout of one parameter (or member, or return) type: what the
 // calling conventions and the trampoline need, nothing else. Build it from
-// DWARF after peeling typedefs and qualifiers (FACTS.md 3).
+// DWARF after peeling typedefs and qualifiers (docs/facts.md §3).
 type Arg struct {
 	// Name is the type as C spells it ("struct pk", "pk_t", "long"), used in
 	// reason strings only; it may be empty.

@@ -1,7 +1,8 @@
 // Package abi knows where a function's arguments really are and where the
 // kernel's BPF trampoline looks for them, per architecture and kernel
 // version, and judges (rule "abi") the FUNCs whose arguments the trampoline
-// would misread. It is the spec of FACTS.md sections 1-3 turned into code.
+// would misread. It is docs/facts.md §1-4 turned into code. It works on the
+// layouts and locations it is given: it reads no BTF, no DWARF and no file.
 //
 // # The problem
 //
@@ -26,7 +27,7 @@
 // register. On the stack every argument takes a multiple of 8 bytes, at an
 // offset aligned to 16 when the type's alignment is 16 (__int128, any
 // aligned(16) struct) and to 8 otherwise. gcc never splits an __int128
-// between r9 and the stack; clang before 18 did (FACTS.md 3): the model
+// between r9 and the stack; clang before 18 did (docs/facts.md §3): the model
 // follows the psABI and gcc.
 //
 // arm64, AAPCS64 (ARM-software/abi-aa, aapcs64.rst, "Parameter passing
@@ -83,7 +84,7 @@
 //   - riscv64 6.3 to 6.9: at most 8 registers, structs take ceil(size/8),
 //     other arguments one. Before 6.3 there is no riscv64 trampoline.
 //
-// Only 6.1 and 7.2 (x86-64, arm64) were observed (FACTS.md 2); the other
+// Only 6.1 and 7.2 (x86-64, arm64) were observed (docs/facts.md §4); the other
 // version boundaries follow the kernel history and are not verified.
 //
 // # The rule (Judge)

@@ -37,7 +37,7 @@ var fixtureObjects = []struct {
 // knownLocationDifferences are the entry locations where a compiler departs
 // from the psABI model, with the reason; any other difference fails.
 var knownLocationDifferences = map[string]string{
-	"x86_64-clang.o u128_p5 x": "clang < 18 splits an __int128 between r9 and the stack (FACTS.md 3)",
+	"x86_64-clang.o u128_p5 x": "clang < 18 splits an __int128 between r9 and the stack (docs/facts.md §3)",
 }
 
 type expectation struct {
@@ -335,7 +335,7 @@ func readFixture(path string) ([]fixtureFunc, error) {
 
 // typeReader turns DWARF type DIEs into Args: typedefs and qualifiers
 // peeled, alignments from the members and DW_AT_alignment, packing inferred
-// from the layout (FACTS.md 3).
+// from the layout (docs/facts.md §3).
 type typeReader struct {
 	d     *dwarf.Data
 	cache map[dwarf.Offset]Arg

@@ -71,7 +71,7 @@ func TestTrampoline(t *testing.T) {
 }
 
 // TestJudge checks the rule's verdicts and reasons, among them the cases of
-// FACTS.md 2 observed on Debian kernels.
+// docs/facts.md §4 observed on Debian kernels.
 func TestJudge(t *testing.T) {
 	tests := []struct {
 		name    string

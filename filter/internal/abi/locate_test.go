@@ -3,7 +3,7 @@ package abi
 import "testing"
 
 // TestLocate checks the real calling conventions on hand-built argument
-// lists, among them the examples of FACTS.md 3.
+// lists, among them the examples of docs/facts.md §3.
 func TestLocate(t *testing.T) {
 	tests := []struct {
 		name string

@@ -3,8 +3,9 @@
 //
 // The section is made by the macros of include/linux/btf_ids.h and filled by
 // tools/bpf/resolve_btfids; its layout and the remapping rules are in
-// FACTS.md section 6. The package works on the section's bytes plus the ELF
-// symbols that lie in it; finding those in a file is the caller's job.
+// docs/facts.md §7. The package works on the section's bytes plus the ELF
+// symbols that lie in it; finding those in a file is the caller's job, and
+// what the IDs mean (BTF) is not its business.
 //
 // Layout, as the macros emit it (every unit is a 4-byte word in the byte
 // order of the ELF file):

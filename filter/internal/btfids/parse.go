@@ -119,7 +119,7 @@ type slot struct {
 // (a set over another set, an ID symbol on a count or flags word).
 func Parse(data []byte, order binary.ByteOrder, syms []Symbol) (*Section, error) {
 	if order == nil {
-		return nil, fmt.Errorf(".BTF_ids: no byte order given")
+		return nil, fmt.Errorf("no byte order given")
 	}
 	s := &Section{data: append([]byte(nil), data...), order: order}
 	size := uint64(len(data))
@@ -140,24 +140,24 @@ func Parse(data []byte, order binary.ByteOrder, syms []Symbol) (*Section, error)
 		}
 		kind, name, err := splitName(sym.Name)
 		if err != nil {
-			return nil, fmt.Errorf(".BTF_ids: symbol %s at offset %#x: %v", sym.Name, sym.Offset, err)
+			return nil, fmt.Errorf("symbol %s at offset %#x: %w", sym.Name, sym.Offset, err)
 		}
 		if sym.Offset%wordSize != 0 {
-			return nil, fmt.Errorf(".BTF_ids: symbol %s at offset %#x: not aligned to %d bytes", sym.Name, sym.Offset, wordSize)
+			return nil, fmt.Errorf("symbol %s at offset %#x: not aligned to %d bytes", sym.Name, sym.Offset, wordSize)
 		}
 		if sym.Offset >= size || size-sym.Offset < wordSize {
-			return nil, fmt.Errorf(".BTF_ids: symbol %s at offset %#x: past the end of the section (%d bytes)", sym.Name, sym.Offset, size)
+			return nil, fmt.Errorf("symbol %s at offset %#x: past the end of the section (%d bytes)", sym.Name, sym.Offset, size)
 		}
 		switch kind {
 		case KindSet, KindSet8:
 			st := set{symbol: sym.Name, name: name, eight: kind == KindSet8, offset: sym.Offset}
 			first, _ := st.entries()
 			if first > size {
-				return nil, fmt.Errorf(".BTF_ids: symbol %s at offset %#x: %s header runs past the end of the section (%d bytes)", sym.Name, sym.Offset, kind, size)
+				return nil, fmt.Errorf("symbol %s at offset %#x: %s header runs past the end of the section (%d bytes)", sym.Name, sym.Offset, kind, size)
 			}
 			st.count = order.Uint32(data[sym.Offset:])
 			if st.end() > size {
-				return nil, fmt.Errorf(".BTF_ids: symbol %s at offset %#x: cnt %d runs past the end of the section (%d bytes)", sym.Name, sym.Offset, st.count, size)
+				return nil, fmt.Errorf("symbol %s at offset %#x: cnt %d runs past the end of the section (%d bytes)", sym.Name, sym.Offset, st.count, size)
 			}
 			s.sets = append(s.sets, st)
 		default:
@@ -217,7 +217,7 @@ func (s *Section) assignWords() error {
 		// well-defined place.
 		if i > 0 && s.sets[i-1].end() > st.offset {
 			prev := &s.sets[i-1]
-			return fmt.Errorf(".BTF_ids: symbol %s at offset %#x: set overlaps %s (offsets %#x-%#x)", st.symbol, st.offset, prev.symbol, prev.offset, prev.end())
+			return fmt.Errorf("symbol %s at offset %#x: set overlaps %s (offsets %#x-%#x)", st.symbol, st.offset, prev.symbol, prev.offset, prev.end())
 		}
 		claims[st.offset] = claim{roleCount, st.symbol}
 		if st.eight {
@@ -244,7 +244,7 @@ func (s *Section) assignWords() error {
 		c, ok := claims[r.Offset]
 		switch {
 		case ok && c.role != roleID:
-			return fmt.Errorf(".BTF_ids: symbol %s at offset %#x: word is %s of %s", r.Symbol, r.Offset, c.role, c.symbol)
+			return fmt.Errorf("symbol %s at offset %#x: word is %s of %s", r.Symbol, r.Offset, c.role, c.symbol)
 		case ok:
 			r.Set = c.symbol
 		}
@@ -310,7 +310,7 @@ func (s *Section) IDs() map[uint32]bool {
 
 // FuncNames returns the names of every __BTF_ID__func__NAME__N symbol, sorted
 // and unique: the functions the kernel looks up by ID, which must never be
-// removed (FACTS.md 6).
+// removed (docs/facts.md §7).
 func (s *Section) FuncNames() []string {
 	seen := make(map[string]bool)
 	var names []string

@@ -23,7 +23,7 @@ var ErrRemovedID = errors.New("BTF ID was removed")
 // If m reports an ID as removed (ok false), Remap fails with an error that
 // wraps ErrRemovedID and names the old ID and the slot's symbol, or the set's
 // symbol for a set entry (see Ref): the kernel looks these types up by ID,
-// so they must be kept (FACTS.md 6).
+// so they must be kept (docs/facts.md §7).
 func (s *Section) Remap(m func(old uint32) (new uint32, ok bool)) ([]byte, error) {
 	out := append([]byte(nil), s.data...)
 	for _, sl := range s.slots {
@@ -33,7 +33,7 @@ func (s *Section) Remap(m func(old uint32) (new uint32, ok bool)) ([]byte, error
 		}
 		id, ok := m(old)
 		if !ok {
-			return nil, fmt.Errorf(".BTF_ids: symbol %s at offset %#x: %w: %d", sl.symbol, sl.offset, ErrRemovedID, old)
+			return nil, fmt.Errorf("symbol %s at offset %#x: %w: %d", sl.symbol, sl.offset, ErrRemovedID, old)
 		}
 		s.order.PutUint32(out[sl.offset:], id)
 	}

@@ -1,6 +1,9 @@
 // Package dedup merges duplicate BTF types the way libbpf's btf__dedup does
-// (libbpf 1.7, src/btf.c; summarised in FACTS.md section 8), so that BTF
+// (libbpf 1.7, src/btf.c; summarised in docs/facts.md §10), so that BTF
 // rewritten by the filter is as compact as the kernel's own tools make it.
+// Its compaction is also where the types prune marked are dropped and split
+// BTF moves onto a rewritten base, so that one rewrite yields one ID map.
+// It works on specs only: no file, no DWARF, no rule.
 //
 // # The problem
 //
@@ -60,6 +63,17 @@
 //  7. Remapping. Every reference is replaced by its representative's new ID.
 //
 // VAR and DATASEC are never merged: each describes one variable or section.
+//
+// # Removal and rebasing
+//
+// Options.Remove lists types the result leaves out: they take part in no
+// pass (never canonical, never a candidate), no kept type may refer to one,
+// and compaction gives them no new ID. Options.BaseMap moves a split spec
+// onto a rewritten base: before the passes, references to the old base go
+// through the map and own IDs shift to follow the new base's last ID, and
+// the string pass finds base names again by content in the new base
+// (carrying a name the new base lost in the split string table). The
+// passes then see only the result's numbering.
 //
 // # Memory
 //

@@ -96,7 +96,7 @@ func TestModulesStandalone(t *testing.T) {
 		})
 	}
 	// Most 6.1 modules were deduplicated against their base already; the
-	// 7.2 ones repeat base typedefs (FACTS.md 8).
+	// 7.2 ones repeat base typedefs (docs/facts.md §10).
 	if withDups < 16 {
 		t.Errorf("only %d of 32 standalone modules had duplicates", withDups)
 	}
@@ -104,7 +104,7 @@ func TestModulesStandalone(t *testing.T) {
 }
 
 // sortedByName reports whether s lists its anonymous types first, then
-// the named ones by name (FACTS.md 5).
+// the named ones by name (docs/facts.md §6).
 func sortedByName(s *btf.Spec) bool {
 	prev, named := "", false
 	for i := range s.Types {
@@ -123,7 +123,7 @@ func sortedByName(s *btf.Spec) bool {
 	return true
 }
 
-// TestVmlinuxFacts checks the figures of FACTS.md 8: the shipped 7.2
+// TestVmlinuxFacts checks the figures of docs/facts.md §10: the shipped 7.2
 // vmlinux holds 17 identical FUNC_PROTOs and stays sorted, and vmlinux
 // concatenated with itself dedups to vmlinux plus the second copy's VARs
 // and DATASECs.
@@ -196,7 +196,7 @@ func shape(s *btf.Spec, t *btf.Type) string {
 }
 
 // TestSplitModules dedups 7.2 modules' split BTF on their base with both
-// implementations. libbpf 1.7 misses base TYPEDEFs (FACTS.md 8), so it may
+// implementations. libbpf 1.7 misses base TYPEDEFs (docs/facts.md §10), so it may
 // keep more: every type we keep must be in its output, and what it keeps
 // beyond ours is listed by kind.
 func TestSplitModules(t *testing.T) {

@@ -201,7 +201,7 @@ type Type struct {
 	Align    int64
 	Natural  int64
 	Explicit int64
-	// Packed is inferred for aggregates (FACTS.md 3): a member at a byte
+	// Packed is inferred for aggregates (docs/facts.md §3): a member at a byte
 	// offset that is not a multiple of its alignment, a bit field that
 	// straddles a unit of its type's size, or a size that is not a multiple
 	// of the largest member alignment. Misaligned is the first condition

@@ -1,7 +1,9 @@
 // Package dwarf is a fast, lean reader of the DWARF that the filter's rules
 // need: every subprogram, its formal parameters with their location at
 // function entry, and the real layout of each parameter and return type
-// (FACTS.md sections 1-4; DWARF 5 standard, dwarfstd.org).
+// (docs/facts.md §1-5; DWARF 5 standard, dwarfstd.org). It is the one
+// package that decodes DWARF (Go's debug/dwarf included, used behind
+// TypeName); it knows no BTF and no rule.
 //
 // # Contract
 //

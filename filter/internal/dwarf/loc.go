@@ -36,7 +36,7 @@ func (w *worker) firstRange(u *unit, v *val) (uint64, bool, error) {
 	sec := w.sec.rnglists
 	off, err := listStart(u, sec, v, v.form == formRnglistx, u.rnglistsBase, u.hasRnglistsBase)
 	if err != nil {
-		return 0, false, fmt.Errorf(".debug_rnglists: %v", err)
+		return 0, false, fmt.Errorf(".debug_rnglists: %w", err)
 	}
 	bad := func() (uint64, bool, error) {
 		return 0, false, fmt.Errorf(".debug_rnglists: malformed list at 0x%x", off)
@@ -199,7 +199,7 @@ func (w *worker) entryExpr(u *unit, v *val, pc uint64, havePC bool) (expr []byte
 	sec := w.sec.loclists
 	off, err := listStart(u, sec, v, v.form == formLoclistx, u.loclistsBase, u.hasLoclistsBase)
 	if err != nil {
-		return nil, true, false, fmt.Errorf(".debug_loclists: %v", err)
+		return nil, true, false, fmt.Errorf(".debug_loclists: %w", err)
 	}
 	bad := func() ([]byte, bool, bool, error) {
 		return nil, true, false, fmt.Errorf(".debug_loclists: malformed list at 0x%x", off)

@@ -4,7 +4,7 @@ import "fmt"
 
 // Type layout: peel typedefs and qualifiers, decode aggregates with their
 // members, and infer alignment and packing from the layout, since DWARF has
-// no attribute for packing (FACTS.md 3). The rules, in order of use:
+// no attribute for packing (docs/facts.md §3). The rules, in order of use:
 //
 //   - a base type's natural alignment is the largest power of two that
 //     divides its size, at most 16 (complex types: half the size, their

@@ -4,7 +4,7 @@ import "github.com/btffilter/btffilter/filter/internal/abi"
 
 // ruleABI: the kernel's trampoline, which places arguments from their BTF
 // sizes alone, would read some argument from another place than the real
-// calling convention puts it (FACTS.md 1-3). The decision and its reason
+// calling convention puts it (docs/facts.md §1-3). The decision and its reason
 // are filter/internal/abi's Judge, on the DWARF prototype that agrees with the BTF
 // one (or the first one), with the ELF's architecture and the kernel
 // version of the file (all versions' models when unknown).

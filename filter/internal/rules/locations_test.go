@@ -15,7 +15,7 @@ import (
 // argOf builds: the same conversion the abi and signature rules use.
 func TestEntryLocations(t *testing.T) {
 	known := map[string]string{
-		"x86_64-clang.o u128_p5 x": "clang < 18 splits an __int128 between r9 and the stack (FACTS.md 3)",
+		"x86_64-clang.o u128_p5 x": "clang < 18 splits an __int128 between r9 and the stack (docs/facts.md §3)",
 	}
 	total := 0
 	for _, fx := range []struct {

@@ -87,7 +87,7 @@ func run(paholeOut, reportPath, vmlinux string) error {
 		return err
 	}
 	if err := json.Unmarshal(data, &rep); err != nil || len(rep.Files) != 1 {
-		return fmt.Errorf("%s: not a one-file btffilter report (%v)", reportPath, err)
+		return fmt.Errorf("%s: not a one-file btffilter report: %w", reportPath, err)
 	}
 	removed := map[string]string{}
 	for _, r := range rep.Files[0].Removed {

@@ -1,0 +1,149 @@
+package filter
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/btffilter/btffilter/elfio"
+	"github.com/btffilter/btffilter/filter/btf"
+	"github.com/btffilter/btffilter/filter/internal/check"
+	"github.com/btffilter/btffilter/filter/internal/rules"
+)
+
+// The library entry: one BTF blob filtered in memory, through the judge,
+// rewrite and verify stages. Run does the same for each file between its
+// load and commit stages.
+
+// BlobOptions are the settings of one Blob call.
+type BlobOptions struct {
+	Judging
+	// Base is the base a split blob (a module's BTF) extends: as it is
+	// (NewBase), or as Blob rewrote it (BlobResult.Base), in which case the
+	// result is moved onto the rewritten base. nil for base BTF.
+	Base *Base
+	// Object is the ELF file the blob belongs to (the file of its .BTF
+	// section), for its function symbols, its architecture and its kernel
+	// release; nil for a raw blob.
+	Object *elfio.File
+	// DWARF is the file whose debug information describes the blob's
+	// functions: Object itself when it has DWARF, or a separate debug
+	// file. Without it the rules that need DWARF are skipped, with a
+	// warning (an error when Judging.Rules names one of them).
+	DWARF *elfio.File
+	// ProtectedIDs and ProtectedFuncs are what .BTF_ids refers to: the
+	// type IDs its slots hold and the function names of its
+	// __BTF_ID__func__ symbols. Such FUNCs are never removed, and a
+	// FUNC_PROTO whose ID a slot holds stays.
+	ProtectedIDs   map[uint32]bool
+	ProtectedFuncs map[string]bool
+	// PadTo, when not 0, is the exact size of the result: its string
+	// section is padded with NULs (a linked vmlinux's .BTF, whose size
+	// the link fixed). A larger result is an error.
+	PadTo int
+	// Workers is the number of goroutines scanning the DWARF (at least 1).
+	Workers int
+}
+
+// BlobResult is a filtered blob.
+type BlobResult struct {
+	// Changed reports whether anything was removed or merged, or the blob
+	// moved onto a rewritten base. When it is false, BTF is the input and
+	// IDMap is nil.
+	Changed bool
+	BTF     []byte
+	Spec    *btf.Spec
+	// IDMap sends every type ID of the input (base IDs through the base's
+	// own map) to its ID in the result; a removed type maps to nothing.
+	IDMap *btf.IDMap
+	// TypesBefore and TypesAfter count the blob's own types.
+	TypesBefore, TypesAfter int
+	// Removed and Protected are the decisions, in type ID order; Merged
+	// counts the types deduplication merged away.
+	Removed   []Removed
+	Protected []Protected
+	Merged    int
+	// Warnings are sentences about what could not be judged and why.
+	Warnings []string
+
+	old     *btf.Spec
+	release string
+	checked *check.Base // the result's check, for its split blobs
+}
+
+// Blob filters one BTF blob: raw base BTF, or split BTF on opts.Base. It
+// decodes and validates raw, judges its FUNCs, removes what the rules
+// decide (and what only they used), deduplicates, and checks the result
+// against the kernel's loading rules and with cilium/ebpf.
+func Blob(raw []byte, opts BlobOptions) (*BlobResult, error) {
+	j, err := opts.Judging.compile()
+	if err != nil {
+		return nil, err
+	}
+	spec, err := decodeOn(raw, opts.Base)
+	if err != nil {
+		return nil, err
+	}
+	var noDWARF error
+	if opts.DWARF == nil {
+		noDWARF = errors.New("no DWARF given")
+	}
+	return filterSpec(spec, raw, opts, j, noDWARF)
+}
+
+// Base returns the result as the base of split blobs (Blob's opts.Base):
+// the modules of a vmlinux filtered by this call are filtered against it,
+// and so moved onto the rewritten types.
+func (r *BlobResult) Base() *Base {
+	return newBase("", r.release, r.old, r)
+}
+
+// filterSpec is Blob on a decoded spec: judge, rewrite, verify. It owns
+// o.DWARF: the largest input of a run is let go once the judge is done.
+func filterSpec(spec *btf.Spec, raw []byte, o BlobOptions, j *judging, noDWARF error) (*BlobResult, error) {
+	res := &BlobResult{BTF: raw, Spec: spec, TypesBefore: len(spec.Types), TypesAfter: len(spec.Types),
+		Removed: []Removed{}, Protected: []Protected{}, Warnings: []string{}, old: spec}
+	if o.Object != nil {
+		res.release = o.Object.KernelRelease()
+	}
+	d := &rules.Decision{}
+	if !j.dedupOnly {
+		var err error
+		if d, err = judge(spec, &o, j, noDWARF, max(o.Workers, 1)); err != nil {
+			return nil, err
+		}
+	}
+	o.DWARF = nil
+	res.Warnings = append(res.Warnings, d.Warnings...)
+	for _, v := range d.Protected {
+		res.Protected = append(res.Protected, Protected{Name: v.Name, Rule: v.Rule, Reason: v.Reason})
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%s: rule %s fired but the function is protected (%s)", v.Name, v.Rule, v.Reason))
+	}
+	rebase := o.Base != nil && o.Base.rewritten()
+	if len(d.Remove) == 0 && !rebase && !j.dedupOnly {
+		return res, nil
+	}
+	funcs := make([]btf.TypeID, 0, len(d.Remove))
+	for _, v := range d.Remove {
+		funcs = append(funcs, v.ID)
+		res.Removed = append(res.Removed, Removed{Name: v.Name, BTFID: uint32(v.ID), Rule: v.Rule, Reason: v.Reason})
+	}
+	referenced := map[btf.TypeID]bool{}
+	for id := range o.ProtectedIDs {
+		referenced[btf.TypeID(id)] = true
+	}
+	rw, err := rewrite(spec, funcs, o.Base, referenced, o.PadTo)
+	if err != nil {
+		return nil, err
+	}
+	res.Merged = rw.merged
+	if len(funcs) == 0 && !rebase && rw.merged == 0 {
+		return res, nil
+	}
+	out := rw.spec.Encode()
+	if res.checked, err = verify(out, o.Base); err != nil {
+		return nil, err
+	}
+	res.Changed, res.BTF, res.Spec, res.IDMap = true, out, rw.spec, rw.idMap
+	res.TypesAfter = len(rw.spec.Types)
+	return res, nil
+}

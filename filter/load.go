@@ -1,0 +1,249 @@
+package filter
+
+import (
+	"debug/elf"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/btffilter/btffilter/elfio"
+	"github.com/btffilter/btffilter/filter/btf"
+	"github.com/btffilter/btffilter/filter/internal/btfids"
+	"github.com/btffilter/btffilter/filter/internal/dwarf"
+	"github.com/btffilter/btffilter/filter/internal/rules"
+)
+
+// The load stage: everything the later stages read of one file, each read
+// once: the container (elfio), its BTF decoded on the right base and checked
+// to fit it, its .BTF_ids, its kernel release, and the file whose DWARF
+// describes it. Nothing after this stage opens a file for reading.
+
+// loaded is one file, read.
+type loaded struct {
+	file    *elfio.File
+	format  string // "vmlinux", "module" or "raw"
+	release string // the kernel release, "" when the file does not say
+	raw     []byte // the .BTF blob as stored
+	spec    *btf.Spec
+	// base is what spec extends: the run's base, or the module's own
+	// distilled base (.BTF.base); nil for base BTF.
+	base *Base
+	ids  *btfids.Section // nil when the file has no .BTF_ids
+	// padTo is the exact size a rewritten .BTF must have (a vmlinux's
+	// SHF_ALLOC .BTF, fixed at link time); 0 when it may change.
+	padTo int
+	// debug is the file whose DWARF describes the BTF (file itself, or a
+	// separate debug file), when a rule that needs DWARF runs; noDWARF
+	// says why there is none.
+	debug   *elfio.File
+	noDWARF error
+}
+
+// load reads the file at path. base is the run's base for split files, nil
+// for base files.
+func load(path string, base *Base, opts *Options, j *judging) (*loaded, error) {
+	f, err := elfio.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := f.BTF()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case base != nil && f.Format == elfio.FormatELF && !f.IsModule():
+		// A compressed relocatable object that is no module (Probe
+		// could not tell): base BTF of its own, which no file of the
+		// run extends.
+		base = nil
+	case base == nil && f.IsModule():
+		return nil, errNeedsBase
+	}
+	in := &loaded{file: f, raw: raw, release: f.KernelRelease(), format: "vmlinux"}
+	switch {
+	case f.Format == elfio.FormatRaw:
+		in.format = "raw"
+	case base != nil:
+		in.format = "module"
+	}
+	if base != nil {
+		if in.base, err = moduleBase(in, base); err != nil {
+			return nil, err
+		}
+	}
+	if in.spec, err = decodeOn(raw, in.base); err != nil {
+		var misfit *baseFitError
+		if errors.As(err, &misfit) {
+			expects := "built against another kernel?"
+			if in.release != "" {
+				expects = "the module is for kernel " + in.release
+			}
+			return nil, fmt.Errorf("module BTF does not fit the base %s (%s): %w", in.base.describe(), expects, misfit.err)
+		}
+		return nil, elfio.InSection(path, ".BTF", err)
+	}
+	if in.ids, err = readBTFIDs(f); err != nil {
+		return nil, err
+	}
+	if sec := f.Section(".BTF"); sec != nil && sec.Flags&elf.SHF_ALLOC != 0 {
+		in.padTo = len(raw)
+	}
+	if !j.dedupOnly && needsDWARF(j.rules) {
+		in.debug, in.noDWARF = findDWARF(f, in.release, opts.DebugInfo)
+	}
+	return in, nil
+}
+
+// errNeedsBase is the error of a module given without its base.
+var errNeedsBase = errors.New("module BTF needs its base: give -B/--base-btf or the vmlinux in the same run")
+
+// baseFitError is a split blob that decodes but does not fit its base.
+type baseFitError struct{ err error }
+
+func (e *baseFitError) Error() string { return e.err.Error() }
+func (e *baseFitError) Unwrap() error { return e.err }
+
+// decodeOn decodes raw, split on base when base is not nil, checks that it
+// fits the base (CheckBaseFit: a *baseFitError) and validates it.
+func decodeOn(raw []byte, base *Base) (*btf.Spec, error) {
+	var old *btf.Spec
+	if base != nil {
+		old = base.old
+	}
+	spec, err := btf.Decode(raw, old)
+	if err != nil {
+		return nil, err
+	}
+	if base != nil {
+		if err := spec.CheckBaseFit(); err != nil {
+			return nil, &baseFitError{err}
+		}
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	return spec, nil
+}
+
+// moduleBase returns the base a module's BTF extends: its distilled base
+// when it carries one (.BTF.base, relocated by name at load time, so the
+// module is judged against it alone), else the run's base, which must be
+// the kernel the module was built for.
+func moduleBase(in *loaded, base *Base) (*Base, error) {
+	f := in.file
+	if f.Section(".BTF.base") != nil {
+		raw, err := f.SectionData(".BTF.base")
+		if err != nil {
+			return nil, err
+		}
+		b, err := NewBase(raw)
+		if err != nil {
+			return nil, elfio.InSection(f.Path, ".BTF.base", err)
+		}
+		b.name = f.Path + " (.BTF.base)"
+		return b, nil
+	}
+	if in.release != "" && base.release != "" && in.release != base.release {
+		return nil, fmt.Errorf("module is for kernel %s but the base %s is kernel %s", in.release, base.describe(), base.release)
+	}
+	return base, nil
+}
+
+// readBTFIDs parses the .BTF_ids section of an ELF file; nil when it has
+// none.
+func readBTFIDs(f *elfio.File) (*btfids.Section, error) {
+	sec := f.Section(".BTF_ids")
+	if sec == nil || sec.Type == elf.SHT_NOBITS {
+		return nil, nil
+	}
+	data, err := f.SectionData(".BTF_ids")
+	if err != nil {
+		return nil, err
+	}
+	located, err := f.SectionSymbols(".BTF_ids")
+	if err != nil {
+		return nil, err
+	}
+	syms := make([]btfids.Symbol, len(located))
+	for i, s := range located {
+		syms[i] = btfids.Symbol{Name: s.Name, Offset: s.Offset}
+	}
+	ids, err := btfids.Parse(data, f.ByteOrder(), syms)
+	if err != nil {
+		return nil, elfio.InSection(f.Path, ".BTF_ids", err)
+	}
+	return ids, nil
+}
+
+// needsDWARF reports whether any judging rule of set reads DWARF.
+func needsDWARF(set rules.Set) bool {
+	for _, name := range set.Names() {
+		if rules.NeedsDWARF(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// findDWARF returns the file whose DWARF describes f: f itself when it has
+// .debug_info, else the separate debug file debugInfo (a file, or a root
+// searched by build-id and module path) leads to. The error says why there
+// is none; it does not name f, which the caller does once.
+func findDWARF(f *elfio.File, release, debugInfo string) (*elfio.File, error) {
+	if hasDWARF(f) {
+		return f, nil
+	}
+	if debugInfo == "" {
+		return nil, errors.New("no DWARF (.debug_info; give --debuginfo)")
+	}
+	// The path under lib/modules/REL/ is the key into a debug tree: see
+	// through symlinks to it.
+	q := dwarf.DebugQuery{Path: f.Path, Release: release}
+	if p, err := filepath.EvalSymlinks(f.Path); err == nil {
+		q.Path = p
+	}
+	if f.ELF != nil {
+		id, err := dwarf.BuildID(f.ELF)
+		if err != nil {
+			return nil, err
+		}
+		q.BuildID = id
+	}
+	file, roots := debugInfo, []string(nil)
+	if st, err := os.Stat(file); err == nil && st.IsDir() {
+		file, roots = "", []string{debugInfo}
+	}
+	p, err := dwarf.FindDebugInfo(q, file, roots)
+	if err != nil {
+		return nil, err
+	}
+	dbg, err := elfio.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	if !hasDWARF(dbg) {
+		return nil, fmt.Errorf("debug file %s has no .debug_info", p)
+	}
+	return dbg, nil
+}
+
+func hasDWARF(f *elfio.File) bool {
+	if f.ELF == nil {
+		return false
+	}
+	s := f.ELF.Section(".debug_info")
+	return s != nil && s.Type != elf.SHT_NOBITS && s.Size > 0
+}
+
+// rulesNotApplied is the warning for a file whose DWARF rules are skipped.
+func rulesNotApplied(why error, set rules.Set) string {
+	var names []string
+	for _, n := range set.Names() {
+		if rules.NeedsDWARF(n) {
+			names = append(names, n)
+		}
+	}
+	return fmt.Sprintf("%v: rules %s not applied", why, strings.Join(names, ", "))
+}
