@@ -87,19 +87,31 @@ func (f *File) ModInfo(key string) string {
 	return ""
 }
 
-// Arch names the architecture an ELF file is for, as the kernel's arch/
-// directories and uname -m do for the 64-bit ones (x86_64, arm64, riscv64,
-// s390x, ppc64); "" for a raw BTF blob.
+// Arch names the architecture an ELF file is for, as the kernel and
+// uname -m do for the 64-bit ones (x86_64, arm64, riscv64, s390x, ppc64);
+// "" for a raw BTF blob. A 32-bit object of a 64-bit machine gets another
+// name (x32, arm64_32, riscv32): its calling convention is not the 64-bit
+// one.
 func (f *File) Arch() string {
 	if f.ELF == nil {
 		return ""
 	}
+	is32 := f.ELF.Class == elf.ELFCLASS32
 	switch f.ELF.Machine {
 	case elf.EM_X86_64:
+		if is32 {
+			return "x32"
+		}
 		return "x86_64"
 	case elf.EM_AARCH64:
+		if is32 {
+			return "arm64_32"
+		}
 		return "arm64"
 	case elf.EM_RISCV:
+		if is32 {
+			return "riscv32"
+		}
 		return "riscv64"
 	case elf.EM_S390:
 		return "s390x"

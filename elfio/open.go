@@ -76,8 +76,10 @@ type File struct {
 
 	// stat is the file as Open found it (nil for parsed bytes).
 	stat os.FileInfo
-	// The symbol table, parsed on first use (Symbols).
-	symsOnce sync.Once
+	// The symbol table, parsed on first use (Symbols) and kept until
+	// ReleaseSymbols.
+	symsMu   sync.Mutex
+	symsRead bool
 	syms     []elf.Symbol
 	symsErr  error
 }

@@ -81,26 +81,39 @@ func (f *File) ByteOrder() binary.ByteOrder {
 // debug/elf does: index i here is symbol table index i+1). A file without a
 // symbol table, and a raw blob, give an empty slice and no error.
 //
-// The table is parsed once, on the first call; the result is shared and must
-// not be modified. A vmlinux has over a hundred thousand symbols, asked for
-// by several stages.
+// The table is parsed on the first call and kept, shared by later calls
+// (the result must not be modified), until ReleaseSymbols: a vmlinux has
+// over a hundred thousand symbols, which several questions read.
 func (f *File) Symbols() ([]elf.Symbol, error) {
-	f.symsOnce.Do(func() {
-		if f.ELF == nil {
-			f.syms = []elf.Symbol{}
-			return
-		}
-		syms, err := symbols(f.ELF)
-		switch {
-		case errors.Is(err, elf.ErrNoSymbols):
-			f.syms = []elf.Symbol{}
-		case err != nil:
-			f.symsErr = InSection(f.Path, ".symtab", err)
-		default:
-			f.syms = syms
-		}
-	})
+	f.symsMu.Lock()
+	defer f.symsMu.Unlock()
+	if f.symsRead {
+		return f.syms, f.symsErr
+	}
+	f.symsRead = true
+	if f.ELF == nil {
+		f.syms = []elf.Symbol{}
+		return f.syms, nil
+	}
+	syms, err := symbols(f.ELF)
+	switch {
+	case errors.Is(err, elf.ErrNoSymbols):
+		f.syms = []elf.Symbol{}
+	case err != nil:
+		f.symsErr = InSection(f.Path, ".symtab", err)
+	default:
+		f.syms = syms
+	}
 	return f.syms, f.symsErr
+}
+
+// ReleaseSymbols lets the parsed symbol table go, once every question that
+// reads it has been asked (about 12 MB for a vmlinux); a later Symbols
+// parses it again.
+func (f *File) ReleaseSymbols() {
+	f.symsMu.Lock()
+	defer f.symsMu.Unlock()
+	f.symsRead, f.syms, f.symsErr = false, nil, nil
 }
 
 // symbols is ef.Symbols() with panics turned into errors, as in newELF.

@@ -42,6 +42,10 @@ type BlobOptions struct {
 	PadTo int
 	// Workers is the number of goroutines scanning the DWARF (at least 1).
 	Workers int
+
+	// facts are what the judge reads of Object and DWARF besides the
+	// DWARF itself (the load stage's, or read by Blob).
+	facts *objectFacts
 }
 
 // BlobResult is a filtered blob.
@@ -87,6 +91,9 @@ func Blob(raw []byte, opts BlobOptions) (*BlobResult, error) {
 	if opts.DWARF == nil {
 		noDWARF = errors.New("no DWARF given")
 	}
+	if opts.facts, err = readObjectFacts(opts.Object, opts.DWARF, j); err != nil {
+		return nil, err
+	}
 	return filterSpec(spec, raw, opts, j, noDWARF)
 }
 
@@ -97,14 +104,14 @@ func (r *BlobResult) Base() *Base {
 	return newBase("", r.release, r.old, r)
 }
 
-// filterSpec is Blob on a decoded spec: judge, rewrite, verify. It owns
-// o.DWARF: the largest input of a run is let go once the judge is done.
+// filterSpec is Blob on a decoded spec: judge, rewrite, verify; raw is what
+// spec was decoded from, the result's BTF when nothing changes (nil when
+// the caller does not need it). It owns o.DWARF and o.facts: the largest
+// input of a run is let go once the judge is done.
 func filterSpec(spec *btf.Spec, raw []byte, o BlobOptions, j *judging, noDWARF error) (*BlobResult, error) {
 	res := &BlobResult{BTF: raw, Spec: spec, TypesBefore: len(spec.Types), TypesAfter: len(spec.Types),
-		Removed: []Removed{}, Protected: []Protected{}, Warnings: []string{}, old: spec}
-	if o.Object != nil {
-		res.release = o.Object.KernelRelease()
-	}
+		Removed: []Removed{}, Protected: []Protected{}, Warnings: []string{}, old: spec,
+		release: o.facts.release}
 	d := &rules.Decision{}
 	if !j.dedupOnly {
 		var err error
@@ -112,7 +119,7 @@ func filterSpec(spec *btf.Spec, raw []byte, o BlobOptions, j *judging, noDWARF e
 			return nil, err
 		}
 	}
-	o.DWARF = nil
+	o.DWARF, o.facts = nil, nil
 	res.Warnings = append(res.Warnings, d.Warnings...)
 	for _, v := range d.Protected {
 		res.Protected = append(res.Protected, Protected{Name: v.Name, Rule: v.Rule, Reason: v.Reason})

@@ -45,15 +45,11 @@ func judge(spec *btf.Spec, o *BlobOptions, j *judging, noDWARF error, workers in
 func judgeInputs(in *rules.Input, o *BlobOptions, j *judging, noDWARF error, workers int) ([]string, error) {
 	var warnings []string
 	obj, dbg := o.Object, o.DWARF
-	var err error
-	if in.Symbols, err = functionSymbols(obj); err != nil {
-		return nil, err
-	}
-	release := ""
+	in.Symbols = o.facts.symbols
+	release := o.facts.release
 	switch {
 	case obj != nil && obj.ELF != nil:
-		release = obj.KernelRelease()
-		a, err := abi.ArchFromMachine(obj.ELF.Machine, obj.ELF.Class)
+		a, err := abi.ParseArch(obj.Arch())
 		switch {
 		case err == nil && j.arch != abi.UnknownArch && j.arch != a:
 			return nil, fmt.Errorf("--arch %s, but the file is %s", j.arch, a)
@@ -78,18 +74,14 @@ func judgeInputs(in *rules.Input, o *BlobOptions, j *judging, noDWARF error, wor
 		}
 		if dbg != nil && dbg != obj {
 			if release == "" {
-				release = dbg.KernelRelease()
+				release = o.facts.debugRelease
 			}
 			if in.Arch == abi.UnknownArch && dbg.ELF != nil {
-				in.Arch, _ = abi.ArchFromMachine(dbg.ELF.Machine, dbg.ELF.Class)
-			}
-			if len(in.Symbols) == 0 {
-				if in.Symbols, err = functionSymbols(dbg); err != nil {
-					return nil, err
-				}
+				in.Arch, _ = abi.ParseArch(dbg.Arch())
 			}
 		}
 		if dbg != nil {
+			var err error
 			in.DWARF, err = dwarf.Scan(dbg.ELF, dbg.Data, dwarf.Options{Workers: workers})
 			if err != nil {
 				return nil, fmt.Errorf("DWARF of %s: %w", dbg.Path, err)
@@ -115,6 +107,41 @@ func judgeInputs(in *rules.Input, o *BlobOptions, j *judging, noDWARF error, wor
 		warnings = append(warnings, "kernel version unknown: the abi rule judges with every trampoline model of the architecture")
 	}
 	return warnings, nil
+}
+
+// objectFacts are what the judge reads of a blob's ELF files besides their
+// DWARF, read once, together, so that the symbol tables they come from can
+// go before the DWARF is scanned.
+type objectFacts struct {
+	release      string         // the object's kernel release ("" unknown)
+	debugRelease string         // the separate debug file's
+	symbols      []rules.Symbol // the function symbols the rules read
+}
+
+// readObjectFacts reads the facts of obj (nil for a raw blob) and dbg (the
+// file its DWARF comes from, nil when there is none). Symbols are read only
+// when a judging rule runs: the object's, or when it has none the debug
+// file's.
+func readObjectFacts(obj, dbg *elfio.File, j *judging) (*objectFacts, error) {
+	f := &objectFacts{}
+	if obj != nil {
+		f.release = obj.KernelRelease()
+	}
+	if dbg != nil && dbg != obj {
+		f.debugRelease = dbg.KernelRelease()
+	}
+	if !j.dedupOnly && len(j.rules.Names()) > 0 {
+		var err error
+		if f.symbols, err = functionSymbols(obj); err != nil {
+			return nil, err
+		}
+		if len(f.symbols) == 0 && dbg != nil && dbg != obj {
+			if f.symbols, err = functionSymbols(dbg); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return f, nil
 }
 
 // functionSymbols lists the defined STT_FUNC symbols of f (none for nil),

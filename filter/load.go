@@ -31,6 +31,10 @@ type loaded struct {
 	// distilled base (.BTF.base); nil for base BTF.
 	base *Base
 	ids  *btfids.Section // nil when the file has no .BTF_ids
+	// facts are what the judge reads of the file and its debug file
+	// besides DWARF: read here, with the other questions the symbol table
+	// answers, so that the table can go before the DWARF is scanned.
+	facts *objectFacts
 	// padTo is the exact size a rewritten .BTF must have (a vmlinux's
 	// SHF_ALLOC .BTF, fixed at link time); 0 when it may change.
 	padTo int
@@ -93,6 +97,10 @@ func load(path string, base *Base, opts *Options, j *judging) (*loaded, error) {
 	if !j.dedupOnly && needsDWARF(j.rules) {
 		in.debug, in.noDWARF = findDWARF(f, in.release, opts.DebugInfo)
 	}
+	if in.facts, err = readObjectFacts(f, in.debug, j); err != nil {
+		return nil, err
+	}
+	f.ReleaseSymbols()
 	return in, nil
 }
 

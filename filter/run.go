@@ -187,7 +187,7 @@ func (r *runner) processFile(path string, fr *FileReport, base *Base) (*Base, er
 	fr.BytesBefore, fr.BytesAfter = len(in.raw), len(in.raw)
 	fr.TypesBefore, fr.TypesAfter = len(in.spec.Types), len(in.spec.Types)
 	o := BlobOptions{Judging: r.opts.Judging, Base: in.base, Object: in.file, DWARF: in.debug,
-		PadTo: in.padTo, Workers: r.opts.Jobs}
+		PadTo: in.padTo, Workers: r.opts.Jobs, facts: in.facts}
 	if in.ids != nil {
 		o.ProtectedIDs = in.ids.IDs()
 		o.ProtectedFuncs = map[string]bool{}
@@ -195,8 +195,11 @@ func (r *runner) processFile(path string, fr *FileReport, base *Base) (*Base, er
 			o.ProtectedFuncs[n] = true
 		}
 	}
-	in.debug = nil // filterSpec owns it now, and lets it go after judging
-	res, err := filterSpec(in.spec, in.raw, o, r.judging, in.noDWARF)
+	// filterSpec owns the debug file and the facts now, and lets each go
+	// once it is used; the raw blob was decoded and is not needed (an
+	// unchanged file is not rewritten from it).
+	in.debug, in.facts, in.raw = nil, nil, nil
+	res, err := filterSpec(in.spec, nil, o, r.judging, in.noDWARF)
 	if err != nil {
 		return nil, err
 	}

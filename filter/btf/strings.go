@@ -21,14 +21,14 @@ type StringTable struct {
 	seed  maphash.Seed
 }
 
-// NewStringTable returns an empty section whose index is sized for about
-// hint strings (it grows past that).
-func NewStringTable(hint int) *StringTable {
+// NewStringTable returns an empty section sized for about strings strings
+// of bytes bytes in all (it grows past either).
+func NewStringTable(strings, bytes int) *StringTable {
 	n := 16
-	for n < 2*hint {
+	for n < 2*strings {
 		n *= 2
 	}
-	return &StringTable{slots: make([]uint32, n), seed: maphash.MakeSeed()}
+	return &StringTable{data: make([]byte, 0, bytes), slots: make([]uint32, n), seed: maphash.MakeSeed()}
 }
 
 // IndexStrings indexes the NUL-terminated strings of an existing section;
@@ -36,7 +36,7 @@ func NewStringTable(hint int) *StringTable {
 // first offset. Bytes after the last NUL are not a string and are not
 // indexed.
 func IndexStrings(section []byte) *StringTable {
-	t := NewStringTable(bytes.Count(section, []byte{0}))
+	t := NewStringTable(bytes.Count(section, []byte{0}), 0)
 	t.data = section[:len(section):len(section)] // Add must not write into the caller's array
 	for i := 0; i < len(section); {
 		n := bytes.IndexByte(section[i:], 0)

@@ -28,7 +28,7 @@ func TestStringTableAdd(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tab := btf.NewStringTable(tt.hint)
+			tab := btf.NewStringTable(tt.hint, 0)
 			tab.Add(nil)
 			at := map[string]uint32{}
 			var order []string
@@ -102,7 +102,7 @@ func TestIndexStrings(t *testing.T) {
 }
 
 func ExampleStringTable() {
-	tab := btf.NewStringTable(4)
+	tab := btf.NewStringTable(4, 32)
 	tab.Add(nil) // base BTF starts with the empty string
 	a := tab.Add([]byte("task_struct"))
 	b := tab.Add([]byte("pid"))

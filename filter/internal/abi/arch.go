@@ -1,7 +1,6 @@
 package abi
 
 import (
-	"debug/elf"
 	"fmt"
 	"strings"
 )
@@ -30,7 +29,8 @@ func (a Arch) String() string {
 }
 
 // ParseArch accepts the kernel's, Debian's and GNU's spellings of an
-// architecture: x86_64/amd64/x86-64, arm64/aarch64, riscv64.
+// architecture: x86_64/amd64/x86-64, arm64/aarch64, riscv64. It is also how
+// an ELF file's architecture (elfio.File.Arch) finds its model.
 func ParseArch(s string) (Arch, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "x86_64", "x86-64", "amd64", "x64":
@@ -41,23 +41,6 @@ func ParseArch(s string) (Arch, error) {
 		return RISCV64, nil
 	}
 	return UnknownArch, fmt.Errorf("unknown architecture %q (want x86_64, arm64 or riscv64)", s)
-}
-
-// ArchFromMachine maps an ELF e_machine to its model; only 64-bit objects
-// (class) have one.
-func ArchFromMachine(m elf.Machine, class elf.Class) (Arch, error) {
-	if class != elf.ELFCLASS64 {
-		return UnknownArch, fmt.Errorf("no calling-convention model for %s %s", class, m)
-	}
-	switch m {
-	case elf.EM_X86_64:
-		return X86_64, nil
-	case elf.EM_AARCH64:
-		return ARM64, nil
-	case elf.EM_RISCV:
-		return RISCV64, nil
-	}
-	return UnknownArch, fmt.Errorf("no calling-convention model for %s", m)
 }
 
 // Register numbers are DWARF's for each architecture, so that a location can

@@ -95,7 +95,7 @@ func Standalone(s *btf.Spec) (*btf.Spec, error) {
 	for i := range s.Types {
 		types = append(types, s.Types[i].Clone())
 	}
-	strs := btf.NewStringTable(len(types))
+	strs := btf.NewStringTable(len(types), 0)
 	strs.Add(nil)
 	for i := range types {
 		t := &types[i]

@@ -245,33 +245,12 @@ func (d *state) copyOwn(s *btf.Spec) error {
 		}
 	}
 	inEnd := d.inFirst + uint32(len(d.own))
-	for i := range d.own {
-		t := &d.own[i]
-		id := d.inFirst + uint32(i)
-		if !wellFormed(t) {
-			return fmt.Errorf("dedup: type [%d] %v: vlen %d does not match its %d extra words", id, t.Kind(), t.Vlen(), len(t.Extra))
-		}
-		if bad := maxRef(t); bad >= inEnd {
-			return fmt.Errorf("dedup: type [%d] %v refers to type %d, past the last type %d", id, t.Kind(), bad, inEnd-1)
-		}
-		if d.removed(d.first + uint32(i)) {
-			continue
-		}
-		if err := d.moveRefs(t, id); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// moveRefs puts the references of kept type t (input ID id) into the
-// result's numbering, failing on a reference to a removed type.
-func (d *state) moveRefs(t *btf.Type, id uint32) error {
-	if !d.moving {
-		return nil
-	}
+	// move puts a reference of kept type id (the input's ID) into the
+	// result's numbering, failing on a reference to a removed type. It is
+	// made once: a callback made per type would cost an allocation each.
+	var id uint32
 	var err error
-	t.VisitTypeIDs(func(p *uint32) {
+	move := func(p *uint32) {
 		ref := *p
 		switch {
 		case err != nil || ref == 0:
@@ -288,8 +267,24 @@ func (d *state) moveRefs(t *btf.Type, id uint32) error {
 			}
 			*p = uint32(n)
 		}
-	})
-	return err
+	}
+	for i := range d.own {
+		t := &d.own[i]
+		id = d.inFirst + uint32(i)
+		if !wellFormed(t) {
+			return fmt.Errorf("dedup: type [%d] %v: vlen %d does not match its %d extra words", id, t.Kind(), t.Vlen(), len(t.Extra))
+		}
+		if bad := maxRef(t); bad >= inEnd {
+			return fmt.Errorf("dedup: type [%d] %v refers to type %d, past the last type %d", id, t.Kind(), bad, inEnd-1)
+		}
+		if d.moving && !d.removed(d.first+uint32(i)) {
+			t.VisitTypeIDs(move)
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // disjointExtras reports whether the extra words of types lie at increasing

@@ -29,7 +29,7 @@ func (d *state) dedupStrings(s *btf.Spec) ([]byte, error) {
 	for i := range d.own {
 		refs += 1 + len(d.own[i].Extra)/3
 	}
-	tab := btf.NewStringTable(refs / 4)
+	tab := btf.NewStringTable(refs/4, len(old))
 	if s.Base == nil {
 		tab.Add(nil)
 	}

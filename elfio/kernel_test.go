@@ -1,0 +1,113 @@
+package elfio
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestKernelQuestions: what the fixtures' ELF headers, .modinfo and
+// linux_banner say about them, and what Probe tells from headers alone.
+func TestKernelQuestions(t *testing.T) {
+	const td = "../testdata/"
+	for _, tc := range []struct {
+		path    string
+		kind    Kind
+		module  bool
+		release string
+		arch    string
+	}{
+		{td + "x86_64/vmlinux-like", KindLinked, false, "6.1.0-fixture-amd64", "x86_64"},
+		{td + "modules/module.ko", KindModule, true, "6.1.0-fixture-amd64", "x86_64"},
+		{td + "modules/module-signed.ko", KindModule, true, "6.1.0-fixture-amd64", "x86_64"},
+		// Compressed: Probe reads only the ELF header.
+		{td + "modules/module.ko.xz", KindRelocatable, true, "6.1.0-fixture-amd64", "x86_64"},
+		{td + "modules/module.ko.zst", KindRelocatable, true, "6.1.0-fixture-amd64", "x86_64"},
+		{td + "modules/module.ko.gz", KindRelocatable, true, "6.1.0-fixture-amd64", "x86_64"},
+		{td + "x86_64/gcc/base.o", KindObject, false, "", "x86_64"},
+		{td + "aarch64/gcc/module.o", KindModule, true, "6.1.0-fixture-arm64", "arm64"},
+		{td + "dwarf/layout-riscv64-clang.o", KindObject, false, "", "riscv64"},
+		{td + "i686/clang/base.o", KindObject, false, "", "i386"},
+		{td + "x86_64/gcc/base.btf", KindRaw, false, "", ""},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			k, err := Probe(tc.path)
+			if err != nil || k != tc.kind {
+				t.Errorf("Probe = %v, %v; want %v", k, err, tc.kind)
+			}
+			f, err := Open(tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := f.IsModule(); got != tc.module {
+				t.Errorf("IsModule = %v, want %v", got, tc.module)
+			}
+			if got := f.KernelRelease(); got != tc.release {
+				t.Errorf("KernelRelease = %q, want %q", got, tc.release)
+			}
+			if got := f.Arch(); got != tc.arch {
+				t.Errorf("Arch = %q, want %q", got, tc.arch)
+			}
+		})
+	}
+}
+
+// TestProbeErrors: what is neither ELF nor BTF is refused by its first bytes.
+func TestProbeErrors(t *testing.T) {
+	dir := t.TempDir()
+	for name, data := range map[string][]byte{
+		"text":  []byte("hello\n"),
+		"empty": nil,
+		"zeros.zst": func() []byte {
+			b, err := compress(Zstd, make([]byte, 4096))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}(),
+	} {
+		p := writeTemp(t, dir, name, data)
+		if _, err := Probe(p); err == nil {
+			t.Errorf("%s: Probe accepted it", name)
+		}
+	}
+}
+
+// TestSectionSymbols: the .BTF_ids symbols of the linked fixture, at
+// offsets inside the section, and the symbol table parsed once.
+func TestSectionSymbols(t *testing.T) {
+	f, err := Open("../testdata/x86_64/vmlinux-like")
+	if err != nil {
+		t.Fatal(err)
+	}
+	syms, err := f.SectionSymbols(".BTF_ids")
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := f.Section(".BTF_ids").Size
+	if len(syms) == 0 {
+		t.Fatal("no symbols in .BTF_ids")
+	}
+	for _, s := range syms {
+		if s.Offset+s.Size > size {
+			t.Errorf("%s at %#x+%#x is outside the %#x-byte section", s.Name, s.Offset, s.Size, size)
+		}
+	}
+	a, _ := f.Symbols()
+	b, _ := f.Symbols()
+	if len(a) == 0 || &a[0] != &b[0] {
+		t.Error("the symbol table was parsed twice")
+	}
+	if _, err := f.SectionSymbols(".nothing"); err == nil {
+		t.Error("symbols of a missing section")
+	}
+}
+
+func writeTemp(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
