@@ -31,6 +31,10 @@ type loaded struct {
 	// distilled base (.BTF.base); nil for base BTF.
 	base *Base
 	ids  *btfids.Section // nil when the file has no .BTF_ids
+	// debugIDs is the .BTF_ids of a raw blob's debug file: the ELF the
+	// blob was made from (a kernel build's detached BTF, before
+	// resolve_btfids), whose BTF_ID names protect its FUNCs too.
+	debugIDs *btfids.Section
 	// facts are what the judge reads of the file and its debug file
 	// besides DWARF: read here, with the other questions the symbol table
 	// answers, so that the table can go before the DWARF is scanned.
@@ -96,6 +100,11 @@ func load(path string, base *Base, opts *Options, j *judging) (*loaded, error) {
 	}
 	if !j.dedupOnly && needsDWARF(j.rules) {
 		in.debug, in.noDWARF = findDWARF(f, in.release, opts.DebugInfo)
+	}
+	if f.Format == elfio.FormatRaw && in.debug != nil {
+		if in.debugIDs, err = readBTFIDs(in.debug); err != nil {
+			return nil, err
+		}
 	}
 	if in.facts, err = readObjectFacts(f, in.debug, j); err != nil {
 		return nil, err

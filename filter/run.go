@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/btffilter/btffilter/elfio"
+	"github.com/btffilter/btffilter/filter/internal/btfids"
 )
 
 // Run processes every path and reports on each. Each file goes through the
@@ -190,8 +191,15 @@ func (r *runner) processFile(path string, fr *FileReport, base *Base) (*Base, er
 		PadTo: in.padTo, Workers: r.opts.Jobs, facts: in.facts}
 	if in.ids != nil {
 		o.ProtectedIDs = in.ids.IDs()
-		o.ProtectedFuncs = map[string]bool{}
-		for _, n := range in.ids.FuncNames() {
+	}
+	for _, ids := range []*btfids.Section{in.ids, in.debugIDs} {
+		if ids == nil {
+			continue
+		}
+		if o.ProtectedFuncs == nil {
+			o.ProtectedFuncs = map[string]bool{}
+		}
+		for _, n := range ids.FuncNames() {
 			o.ProtectedFuncs[n] = true
 		}
 	}

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/btffilter/btffilter/elfio"
 	"github.com/btffilter/btffilter/filter"
 	"github.com/btffilter/btffilter/scripts/kernels"
 )
@@ -56,5 +59,42 @@ func TestSeparateDebugInfo(t *testing.T) {
 	}
 	if dwarfRules == 0 {
 		t.Error("no removal by a rule that needs DWARF: the comparison shows nothing about --debuginfo")
+	}
+}
+
+// TestDetachedBTFProtected: a raw blob judged with the DWARF of the ELF it
+// was made from, as a kernel build's detached BTF is before resolve_btfids
+// runs, keeps the FUNCs that ELF's .BTF_ids names; without the ELF they go.
+func TestDetachedBTFProtected(t *testing.T) {
+	f, err := elfio.Open(fixtureBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := f.BTF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	detached := filepath.Join(t.TempDir(), "vmlinux.BTF.1")
+	if err := os.WriteFile(detached, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	drop := []string{"-n", "--drop", "queue_len", "--drop", "queue_push_front"}
+	alone := jsonReport(t, append(drop, detached)...)
+	withELF := jsonReport(t, append(drop, "--rules", "+abi", "--debuginfo", fixtureBase, detached)...)
+	names := func(r *filter.FileReport) (removed, protected []string) {
+		for _, v := range r.Removed {
+			removed = append(removed, v.Name)
+		}
+		for _, v := range r.Protected {
+			protected = append(protected, v.Name)
+		}
+		return
+	}
+	if rm, pr := names(alone.Files[0]); strings.Join(rm, ",") != "queue_len,queue_push_front" || len(pr) != 0 {
+		t.Errorf("without the ELF: removed %v, protected %v; want queue_len and queue_push_front removed", rm, pr)
+	}
+	rm, pr := names(withELF.Files[0])
+	if !slices.Contains(pr, "queue_len") || slices.Contains(rm, "queue_len") || !slices.Contains(rm, "queue_push_front") {
+		t.Errorf("with the ELF: removed %v, protected %v; want queue_len (a BTF_ID) protected, queue_push_front removed", rm, pr)
 	}
 }
