@@ -3,9 +3,10 @@
 # reference tools (the host's bookworm versions are too old to compare with).
 #
 # Usage:
-#   scripts/sid-chroot.sh [setup]     create it if needed, print tool versions
-#   scripts/sid-chroot.sh run CMD...  run CMD inside (creates it if needed)
-#   scripts/sid-chroot.sh path        print the chroot's directory
+#   scripts/sid-chroot.sh [setup]        create it if needed, print tool versions
+#   scripts/sid-chroot.sh run CMD...     run CMD inside (creates it if needed)
+#   scripts/sid-chroot.sh ensure PKG...  install packages inside, if missing
+#   scripts/sid-chroot.sh path           print the chroot's directory
 #
 # "run" binds /tmp, the cache directory and the current directory at their own
 # paths inside, and starts in the current directory. The mounts live in a
@@ -22,7 +23,7 @@ stamp=$root/.complete
 include=pahole,bpftool,libbpf-dev,gcc,make,libc6-dev
 
 usage() {
-	sed -n '5,8s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '5,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
@@ -67,6 +68,38 @@ setup() {
 	bf_step "sid chroot ready in $((SECONDS - t0))s ($(du -sh "$root" | cut -f1))"
 }
 
+# ensure PKG... installs the packages a caller needs beyond the base set
+# (compilers, kernel build tools), under the setup lock, so that callers
+# asking for different packages at once do not collide. A package already
+# installed costs a dpkg-query.
+ensure() {
+	(($# > 0)) || usage
+	setup >&2
+	local p missing=()
+	for p in "$@"; do
+		if [[ $(chroot "$root" dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null) != "ii " ]]; then
+			missing+=("$p")
+		fi
+	done
+	((${#missing[@]})) || return 0
+	exec 9>"$BF_CACHE/.sid-chroot.lock"
+	flock 9
+	bf_step "sid chroot: installing ${missing[*]}" >&2
+	# The chroot's own sources list (debootstrap wrote it) names the
+	# mirror; its lists may be stale: update once and retry on failure.
+	if ! chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get -qq -y --no-install-recommends install "${missing[@]}" >"$BF_CACHE/sid-chroot-ensure.log" 2>&1; then
+		chroot "$root" apt-get -qq update >>"$BF_CACHE/sid-chroot-ensure.log" 2>&1 || true
+		chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get -qq -y --no-install-recommends install "${missing[@]}" >>"$BF_CACHE/sid-chroot-ensure.log" 2>&1 ||
+			{
+				tail -n 20 "$BF_CACHE/sid-chroot-ensure.log" >&2
+				bf_die "apt-get install ${missing[*]} failed in the sid chroot (log: $BF_CACHE/sid-chroot-ensure.log)"
+			}
+	fi
+	rm -f "$root"/var/cache/apt/archives/*.deb
+	versions >"$root/versions.tmp"
+	mv "$root/versions.tmp" "$root/versions"
+}
+
 run() {
 	(($# > 0)) || usage
 	setup >&2
@@ -103,6 +136,10 @@ setup)
 run)
 	shift
 	run "$@"
+	;;
+ensure)
+	shift
+	ensure "$@"
 	;;
 path)
 	printf '%s\n' "$root"
