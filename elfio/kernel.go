@@ -230,7 +230,12 @@ func Probe(path string) (Kind, error) {
 	}
 	defer closeFn()
 	n, err = io.ReadFull(r, head[:cap(head)])
-	if err != nil && err != io.ErrUnexpectedEOF {
+	if err != nil && (err != io.ErrUnexpectedEOF || n < 18) {
+		// Too little came out to tell anything: the stream is cut
+		// short or corrupt, and that is what to say.
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			err = fmt.Errorf("only %d bytes decompress: %w", n, io.ErrUnexpectedEOF)
+		}
 		return 0, WithPath(path, fmt.Errorf("%s: %w", c, err))
 	}
 	head = head[:n]

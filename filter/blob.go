@@ -62,10 +62,12 @@ type BlobResult struct {
 	// TypesBefore and TypesAfter count the blob's own types.
 	TypesBefore, TypesAfter int
 	// Removed and Protected are the decisions, in type ID order; Merged
-	// counts the types deduplication merged away.
+	// counts the types deduplication merged away, and Adopted the base
+	// types a split blob took in because its rewritten base dropped them.
 	Removed   []Removed
 	Protected []Protected
 	Merged    int
+	Adopted   int
 	// Warnings are sentences about what could not be judged and why.
 	Warnings []string
 
@@ -142,7 +144,7 @@ func filterSpec(spec *btf.Spec, raw []byte, o BlobOptions, j *judging, noDWARF e
 	if err != nil {
 		return nil, err
 	}
-	res.Merged = rw.merged
+	res.Merged, res.Adopted = rw.merged, rw.adopted
 	if len(funcs) == 0 && !rebase && rw.merged == 0 {
 		return res, nil
 	}

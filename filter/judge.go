@@ -52,7 +52,7 @@ func judgeInputs(in *rules.Input, o *BlobOptions, j *judging, noDWARF error, wor
 		a, err := abi.ParseArch(obj.Arch())
 		switch {
 		case err == nil && j.arch != abi.UnknownArch && j.arch != a:
-			return nil, fmt.Errorf("--arch %s, but the file is %s", j.arch, a)
+			return nil, &contradiction{fmt.Errorf("--arch %s, but the file is %s", j.arch, a)}
 		case err == nil:
 			in.Arch = a
 		}

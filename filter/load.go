@@ -88,7 +88,7 @@ func load(path string, base *Base, opts *Options, j *judging) (*loaded, error) {
 			if in.release != "" {
 				expects = "the module is for kernel " + in.release
 			}
-			return nil, fmt.Errorf("module BTF does not fit the base %s (%s): %w", in.base.describe(), expects, misfit.err)
+			return nil, &contradiction{fmt.Errorf("module BTF does not fit the base %s (%s): %w", in.base.describe(), expects, misfit.err)}
 		}
 		return nil, elfio.InSection(path, ".BTF", err)
 	}
@@ -163,7 +163,7 @@ func moduleBase(in *loaded, base *Base) (*Base, error) {
 		return b, nil
 	}
 	if in.release != "" && base.release != "" && in.release != base.release {
-		return nil, fmt.Errorf("module is for kernel %s but the base %s is kernel %s", in.release, base.describe(), base.release)
+		return nil, &contradiction{fmt.Errorf("module is for kernel %s but the base %s is kernel %s", in.release, base.describe(), base.release)}
 	}
 	return base, nil
 }

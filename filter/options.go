@@ -46,7 +46,35 @@ type judging struct {
 	dedupOnly bool
 }
 
+// UsageError is a bad command line value: an option that makes no sense,
+// or a combination that does not. The command exits 2 for it.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// ErrContradiction marks a file's error that is not the file's fault but a
+// value of the command line the file contradicts: an --arch other than the
+// file's, a base the module was not built on. The file is refused, not
+// judged as the command line says, and the command exits 2.
+var ErrContradiction = errors.New("the command line contradicts the file")
+
+// contradiction is an error of ErrContradiction, reading as err.
+type contradiction struct{ err error }
+
+func (c *contradiction) Error() string        { return c.err.Error() }
+func (c *contradiction) Unwrap() error        { return c.err }
+func (c *contradiction) Is(target error) bool { return target == ErrContradiction }
+
 func (j *Judging) compile() (*judging, error) {
+	c, err := j.parse()
+	if err != nil {
+		return nil, &UsageError{err}
+	}
+	return c, nil
+}
+
+func (j *Judging) parse() (*judging, error) {
 	if j.DedupOnly && (len(j.Drop) > 0 || j.Rules != "") {
 		return nil, errors.New("--dedup-only removes nothing: it cannot be combined with --drop or --rules")
 	}
@@ -106,14 +134,17 @@ type Options struct {
 	// file, or a root searched by build-id and module path (an unpacked
 	// -dbg package, /usr/lib/debug).
 	DebugInfo string
+	// Progress, when set, is called after each file is processed with how
+	// many of the run's files are done; calls do not overlap.
+	Progress func(done, total int)
 }
 
 func (o *Options) check(nfiles int) (*judging, error) {
 	if nfiles == 0 {
-		return nil, errors.New("no input files")
+		return nil, &UsageError{errors.New("no input files")}
 	}
 	if o.Output != "" && nfiles != 1 {
-		return nil, errors.New("-o/--output takes exactly one input file")
+		return nil, &UsageError{errors.New("-o/--output takes exactly one input file")}
 	}
 	if o.Jobs < 1 {
 		o.Jobs = 1

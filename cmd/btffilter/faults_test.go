@@ -34,15 +34,22 @@ func mountTmpfs(t *testing.T, size string) string {
 // expectFailure runs the command line and checks the contract for a failed
 // file: exit status 1, one error line naming the file and saying want, the
 // file's bytes unchanged, nothing else left in its directory.
+//
+// A want that starts with "!" is a file that contradicts the command line
+// (a base it was not built on): the same, with exit status 2.
 func expectFailure(t *testing.T, path, want string, args ...string) {
 	t.Helper()
 	h := hashFile(t, path)
 	before, _ := os.ReadDir(filepath.Dir(path))
+	wantCode := 1
+	if w, ok := strings.CutPrefix(want, "!"); ok {
+		want, wantCode = w, 2
+	}
 	_, stderr, code := runCLI(t, append(args, path)...)
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
 	msg := strings.Replace(lines[0], path, "", 1) // the path holds the test's name
-	if code != 1 || len(lines) != 1 || !strings.Contains(lines[0], path) || !strings.Contains(msg, want) {
-		t.Fatalf("exit %d, want 1 and one line naming %s and saying %q:\n%s", code, path, want, stderr)
+	if code != wantCode || len(lines) != 1 || !strings.Contains(lines[0], path) || !strings.Contains(msg, want) {
+		t.Fatalf("exit %d, want %d and one line naming %s and saying %q:\n%s", code, wantCode, path, want, stderr)
 	}
 	readsOnce(t, lines[0], path)
 	if hashFile(t, path) != h {
