@@ -47,6 +47,9 @@ type loaded struct {
 	// says why there is none.
 	debug   *elfio.File
 	noDWARF error
+	// warnings are what the load found worth saying (debug files passed
+	// over).
+	warnings []string
 }
 
 // load reads the file at path. base is the run's base for split files, nil
@@ -99,7 +102,7 @@ func load(path string, base *Base, opts *Options, j *judging) (*loaded, error) {
 		in.padTo = len(raw)
 	}
 	if !j.dedupOnly && needsDWARF(j.rules) {
-		in.debug, in.noDWARF = findDWARF(f, in.release, opts.DebugInfo)
+		in.debug, in.warnings, in.noDWARF = findDWARF(f, in.release, opts.DebugInfo)
 	}
 	if f.Format == elfio.FormatRaw && in.debug != nil {
 		if in.debugIDs, err = readBTFIDs(in.debug); err != nil {
@@ -206,14 +209,15 @@ func needsDWARF(set rules.Set) bool {
 
 // findDWARF returns the file whose DWARF describes f: f itself when it has
 // .debug_info, else the separate debug file debugInfo (a file, or a root
-// searched by build-id and module path) leads to. The error says why there
-// is none; it does not name f, which the caller does once.
-func findDWARF(f *elfio.File, release, debugInfo string) (*elfio.File, error) {
+// searched by build-id and module path) leads to, with warnings about the
+// candidates passed over. The error says why there is none; it does not
+// name f, which the caller does once.
+func findDWARF(f *elfio.File, release, debugInfo string) (*elfio.File, []string, error) {
 	if hasDWARF(f) {
-		return f, nil
+		return f, nil, nil
 	}
 	if debugInfo == "" {
-		return nil, errors.New("no DWARF (.debug_info; give --debuginfo)")
+		return nil, nil, errors.New("no DWARF (.debug_info; give --debuginfo)")
 	}
 	// The path under lib/modules/REL/ is the key into a debug tree: see
 	// through symlinks to it.
@@ -224,7 +228,7 @@ func findDWARF(f *elfio.File, release, debugInfo string) (*elfio.File, error) {
 	if f.ELF != nil {
 		id, err := dwarf.BuildID(f.ELF)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		q.BuildID = id
 	}
@@ -232,18 +236,18 @@ func findDWARF(f *elfio.File, release, debugInfo string) (*elfio.File, error) {
 	if st, err := os.Stat(file); err == nil && st.IsDir() {
 		file, roots = "", []string{debugInfo}
 	}
-	p, err := dwarf.FindDebugInfo(q, file, roots)
+	p, warnings, err := dwarf.FindDebugInfo(q, file, roots)
 	if err != nil {
-		return nil, err
+		return nil, warnings, err
 	}
 	dbg, err := elfio.Open(p)
 	if err != nil {
-		return nil, err
+		return nil, warnings, err
 	}
 	if !hasDWARF(dbg) {
-		return nil, fmt.Errorf("debug file %s has no .debug_info", p)
+		return nil, warnings, fmt.Errorf("debug file %s has no .debug_info", p)
 	}
-	return dbg, nil
+	return dbg, warnings, nil
 }
 
 func hasDWARF(f *elfio.File) bool {

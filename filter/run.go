@@ -268,6 +268,7 @@ func (r *runner) processFile(fr *FileReport, base *Base) (*Base, *elfio.Pending,
 		return nil, nil, err
 	}
 	fr.Format, fr.Arch = in.format, in.file.Arch()
+	fr.Warnings = append(fr.Warnings, in.warnings...)
 	fr.BytesBefore, fr.BytesAfter = len(in.raw), len(in.raw)
 	fr.TypesBefore, fr.TypesAfter = len(in.spec.Types), len(in.spec.Types)
 	o := BlobOptions{Judging: r.opts.Judging, Base: in.base, Object: in.file, DWARF: in.debug,
