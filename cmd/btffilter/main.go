@@ -120,6 +120,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
+	// A warning many files share (a tree of signed modules: "module
+	// signature stripped") is said once, with how many files it concerns.
+	shared := map[string]int{}
+	for _, f := range rep.Files {
+		for _, w := range f.Warnings {
+			shared[w]++
+		}
+	}
+	var sharedOrder []string
 	for _, f := range rep.Files {
 		if c.verbose && !c.jsonOut {
 			for _, r := range f.Removed {
@@ -127,7 +136,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		for _, w := range f.Warnings {
-			fmt.Fprintf(stderr, "btffilter: %s: warning: %s\n", f.Path, w)
+			switch n := shared[w]; {
+			case n > 1:
+				sharedOrder = append(sharedOrder, w)
+				shared[w] = -n
+			case n == 1:
+				fmt.Fprintf(stderr, "btffilter: %s: warning: %s\n", f.Path, w)
+			}
 		}
 		if f.Error != "" {
 			fmt.Fprintf(stderr, "btffilter: %s\n", f.Error)
@@ -138,6 +153,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 				f.Path, f.Format, f.Arch, f.TypesBefore, f.TypesAfter, f.BytesBefore, f.BytesAfter,
 				len(f.Removed), len(f.Protected), writtenNote(f, c.opts.DryRun))
 		}
+	}
+	for _, w := range sharedOrder {
+		fmt.Fprintf(stderr, "btffilter: warning: %s (%d files; the report, --json, names them)\n", w, -shared[w])
 	}
 	if c.jsonOut {
 		enc := json.NewEncoder(stdout)

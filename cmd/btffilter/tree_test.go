@@ -176,6 +176,11 @@ func TestAllOrNothing(t *testing.T) {
 			if after := treeHashes(t, filepath.Dir(vmlinux)); !sameHashes(before, after) {
 				t.Fatal("a file changed although the run failed")
 			}
+			// The four files that were not written share one warning,
+			// said once with their count.
+			if n := strings.Count(stderr, "not written: "+bad+" failed"); n != 1 || !strings.Contains(stderr, "(4 files; the report, --json, names them)") {
+				t.Errorf("the shared warning is said %d times, or without its count:\n%s", n, stderr)
+			}
 			var rep filter.Report
 			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 				t.Fatal(err)
