@@ -21,6 +21,8 @@ packages=(
 	gcc binutils gcc-arm-linux-gnueabihf openssl
 	# Used by the benchmark scripts.
 	time
+	# The manual page test renders the page.
+	man-db
 )
 
 [[ $(id -u) == 0 ]] || bf_die "run as root (apt-get install is needed)"
