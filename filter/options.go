@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/btffilter/btffilter/elfio"
 	"github.com/btffilter/btffilter/filter/internal/abi"
 	"github.com/btffilter/btffilter/filter/internal/rules"
 )
@@ -39,7 +40,8 @@ type Judging struct {
 // judging is a Judging checked and parsed.
 type judging struct {
 	rules     rules.Set
-	arch      abi.Arch
+	arch      string   // --arch, as elfio.File.Arch names it; "" when not given
+	model     abi.Arch // its calling-convention model, UnknownArch when it has none
 	drop      []string
 	keep      []string
 	kernel    string
@@ -98,11 +100,12 @@ func (j *Judging) parse() (*judging, error) {
 		c.rules = rules.DefaultSet()
 	}
 	if j.Arch != "" {
-		a, err := abi.ParseArch(j.Arch)
-		if err != nil {
-			return nil, fmt.Errorf("--arch: %w", err)
+		a, ok := elfio.CanonicalArch(j.Arch)
+		if !ok {
+			return nil, fmt.Errorf("--arch: unknown architecture %q (x86_64, arm64, riscv64, s390x, ppc64, i386, arm, ... or a Debian or GNU spelling of one)", j.Arch)
 		}
 		c.arch = a
+		c.model, _ = abi.ParseArch(a)
 	}
 	if j.Kernel != "" {
 		if _, err := abi.ParseVersion(j.Kernel); err != nil {

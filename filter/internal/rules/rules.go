@@ -48,6 +48,8 @@ type Input struct {
 	// Arch (the strictest).
 	Arch    abi.Arch
 	Version abi.Version
+	// ArchName names the architecture in messages, "" when unknown.
+	ArchName string
 }
 
 // Decision lists the FUNCs to remove and the ones a rule fired on but that
