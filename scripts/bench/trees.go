@@ -30,8 +30,10 @@ func treeRuns(bin string, tags []string) error {
 			args []string
 		}{
 			{"vmlinux + -dbg modules", []string{"-n", "-j", k.Vmlinux, k.DbgModules}},
-			{"image modules, --debuginfo", []string{"-n", "-j", "--strip-signature", "--debuginfo", filepath.Join(k.Dir, "dbg"), "-B", k.Vmlinux, k.Modules}},
+			{"-dbg modules, -B", []string{"-n", "-j", "-B", k.Vmlinux, k.DbgModules}},
+			{"image modules, --debuginfo, -B", []string{"-n", "-j", "--strip-signature", "--debuginfo", filepath.Join(k.Dir, "dbg"), "-B", k.Vmlinux, k.Modules}},
 		}
+		var reports []*filter.Report
 		for _, r := range runs {
 			rep, wall, rss, err := runReport(bin, r.args)
 			if err != nil {
@@ -45,9 +47,65 @@ func treeRuns(bin string, tags []string) error {
 			fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\t%.1f\t%.0f\t\n", tag, r.name, s.Files, s.Failed, s.Changed,
 				strings.Join(rules, ", "), wall.Seconds(), float64(rss)/1024)
 			w.Flush()
+			reports = append(reports, rep)
 		}
+		same, differ := sameDecisions(reports[1], reports[2])
+		fmt.Fprintf(w, "%s\tstripped vs unstripped modules: %d modules decide the same, %d differ%s\t\t\t\t\t\t\t\n", tag, same, len(differ), firstFew(differ))
+		w.Flush()
 	}
 	return w.Flush()
+}
+
+// sameDecisions compares two module runs file by file (a module's path
+// below the tree's kernel/ directory, compression suffix aside): how many
+// removed the same functions for the same reasons, and which did not.
+func sameDecisions(a, b *filter.Report) (int, []string) {
+	key := func(p string) string {
+		if i := strings.LastIndex(p, "/kernel/"); i >= 0 {
+			p = p[i+len("/kernel/"):]
+		}
+		for _, s := range []string{".xz", ".zst", ".gz"} {
+			p = strings.TrimSuffix(p, s)
+		}
+		return p
+	}
+	decided := func(r *filter.Report) map[string]string {
+		m := map[string]string{}
+		for _, f := range r.Files {
+			var d []string
+			for _, v := range f.Removed {
+				d = append(d, v.Name+"/"+v.Rule+"/"+v.Reason)
+			}
+			m[key(f.Path)] = f.Error + strings.Join(d, "\n")
+		}
+		return m
+	}
+	da, db := decided(a), decided(b)
+	same := 0
+	var differ []string
+	for p, d := range da {
+		if e, ok := db[p]; ok && e == d {
+			same++
+		} else {
+			differ = append(differ, p)
+		}
+	}
+	for p := range db {
+		if _, ok := da[p]; !ok {
+			differ = append(differ, p+" (only stripped)")
+		}
+	}
+	return same, differ
+}
+
+func firstFew(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	if len(s) > 5 {
+		s = append(s[:5:5], "...")
+	}
+	return " (" + strings.Join(s, ", ") + ")"
 }
 
 // runReport runs bin with args (which include -j) and decodes its report.
