@@ -28,8 +28,13 @@ type loaded struct {
 	raw     []byte // the .BTF blob as stored
 	spec    *btf.Spec
 	// base is what spec extends: the run's base, or the module's own
-	// distilled base (.BTF.base); nil for base BTF.
-	base *Base
+	// distilled base (.BTF.base); nil for base BTF. target is the kernel
+	// a distilled module is meant for (the run's base or -B, the running
+	// kernel's BTF), nil when none is known; baseNote says in the report
+	// which base was used for what.
+	base     *Base
+	target   *Base
+	baseNote string
 	ids  *btfids.Section // nil when the file has no .BTF_ids
 	// debugIDs is the .BTF_ids of a raw blob's debug file: the ELF the
 	// blob was made from (a kernel build's detached BTF, before
@@ -53,8 +58,9 @@ type loaded struct {
 }
 
 // load reads the file at path. base is the run's base for split files, nil
-// for base files.
-func load(path string, base *Base, opts *Options, j *judging) (*loaded, error) {
+// for base files; running, when a module comes with no base at all, gives
+// the running kernel's BTF if the module is for the running kernel.
+func load(path string, base *Base, running func(release string) *Base, opts *Options, j *judging) (*loaded, error) {
 	f, err := elfio.Open(path)
 	if err != nil {
 		return nil, err
@@ -63,26 +69,30 @@ func load(path string, base *Base, opts *Options, j *judging) (*loaded, error) {
 	if err != nil {
 		return nil, err
 	}
+	in := &loaded{file: f, raw: raw, release: f.KernelRelease(), format: "vmlinux"}
+	distilled := f.Section(".BTF.base") != nil
 	switch {
 	case base != nil && f.Format == elfio.FormatELF && !f.IsModule():
 		// A compressed relocatable object that is no module (Probe
 		// could not tell): base BTF of its own, which no file of the
 		// run extends.
 		base = nil
-	case base == nil && f.IsModule():
-		return nil, errNeedsBase
+	case base == nil && f.IsModule() && !distilled:
+		if base = running(in.release); base == nil {
+			return nil, errNeedsBase
+		}
 	}
-	in := &loaded{file: f, raw: raw, release: f.KernelRelease(), format: "vmlinux"}
 	switch {
 	case f.Format == elfio.FormatRaw:
 		in.format = "raw"
-	case base != nil:
+	case base != nil || distilled:
 		in.format = "module"
 	}
-	if base != nil {
+	if base != nil || distilled {
 		if in.base, err = moduleBase(in, base); err != nil {
 			return nil, err
 		}
+		in.target, in.baseNote = base, describeBases(in.base, base)
 	}
 	if in.spec, err = decodeOn(raw, in.base); err != nil {
 		var misfit *baseFitError
@@ -147,10 +157,23 @@ func decodeOn(raw []byte, base *Base) (*btf.Spec, error) {
 	return spec, nil
 }
 
+// describeBases says which base a module's BTF was judged and written
+// against (used), and what the given base (the run's, -B, the running
+// kernel's) was for, for the report.
+func describeBases(used, given *Base) string {
+	switch {
+	case given == nil:
+		return "its own distilled base (.BTF.base)"
+	case used != given:
+		return "its own distilled base (.BTF.base); " + given.describe() + " is the kernel it relocates onto"
+	}
+	return given.describe()
+}
+
 // moduleBase returns the base a module's BTF extends: its distilled base
 // when it carries one (.BTF.base, relocated by name at load time, so the
-// module is judged against it alone), else the run's base, which must be
-// the kernel the module was built for.
+// module is judged against it alone), else base (the run's, -B, or the
+// running kernel's), which must be the kernel the module was built for.
 func moduleBase(in *loaded, base *Base) (*Base, error) {
 	f := in.file
 	if f.Section(".BTF.base") != nil {

@@ -137,6 +137,10 @@ type Options struct {
 	// file, or a root searched by build-id and module path (an unpacked
 	// -dbg package, /usr/lib/debug).
 	DebugInfo string
+	// Check predicts, for each module, whether the kernel will accept its
+	// BTF at load time against its base (acceptance.go), and writes
+	// nothing; no rule runs.
+	Check bool
 	// Progress, when set, is called after each file is processed with how
 	// many of the run's files are done; calls do not overlap.
 	Progress func(done, total int)
@@ -148,6 +152,9 @@ func (o *Options) check(nfiles int) (*judging, error) {
 	}
 	if o.Output != "" && nfiles != 1 {
 		return nil, &UsageError{errors.New("-o/--output takes exactly one input file")}
+	}
+	if o.Check && (o.Output != "" || o.DedupOnly || o.Rules != "" || len(o.Drop) > 0 || len(o.Keep) > 0 || o.StripSignature) {
+		return nil, &UsageError{errors.New("--check only predicts what the kernel does with the files as they are: it takes no -o, --dedup-only, --rules, --drop, --keep or --strip-signature")}
 	}
 	if o.Jobs < 1 {
 		o.Jobs = 1

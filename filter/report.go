@@ -32,9 +32,13 @@ type Summary struct {
 	Removed   map[string]int `json:"removed"`
 	Protected int            `json:"protected"`
 	// BytesSaved is what the BTF of the changed files lost in all.
-	BytesSaved int     `json:"bytes_saved"`
-	DryRun     bool    `json:"dry_run"`
-	Seconds    float64 `json:"seconds"`
+	BytesSaved int `json:"bytes_saved"`
+	// Accepted and Refused count the modules --check predicts the kernel
+	// accepts and refuses.
+	Accepted int     `json:"accepted"`
+	Refused  int     `json:"refused"`
+	DryRun   bool    `json:"dry_run"`
+	Seconds  float64 `json:"seconds"`
 }
 
 // Rules returns the names of the rules in s.Removed, sorted.
@@ -64,6 +68,14 @@ func summarize(r *Report, ignored int, dry bool, took time.Duration) *Summary {
 		if f.Written {
 			s.Written++
 		}
+		if a := f.Acceptance; a != nil {
+			switch a.Verdict {
+			case "ok":
+				s.Accepted++
+			case "refused":
+				s.Refused++
+			}
+		}
 		for _, v := range f.Removed {
 			s.Removed[v.Rule]++
 		}
@@ -74,14 +86,18 @@ func summarize(r *Report, ignored int, dry bool, took time.Duration) *Summary {
 
 // FileReport is what happened to one file.
 type FileReport struct {
-	Path        string    `json:"path"`
-	Format      string    `json:"format"` // vmlinux, module or raw
-	Arch        string    `json:"arch"`
-	TypesBefore int       `json:"types_before"`
-	TypesAfter  int       `json:"types_after"`
-	BytesBefore int       `json:"bytes_before"`
-	BytesAfter  int       `json:"bytes_after"`
-	Removed     []Removed `json:"removed"`
+	Path        string `json:"path"`
+	Format      string `json:"format"` // vmlinux, module or raw
+	Arch        string `json:"arch"`
+	TypesBefore int    `json:"types_before"`
+	TypesAfter  int    `json:"types_after"`
+	BytesBefore int    `json:"bytes_before"`
+	BytesAfter  int    `json:"bytes_after"`
+	// Base says, for split BTF, what it was judged and written against
+	// (a vmlinux, -B, the module's own distilled base, the running
+	// kernel's BTF) and what a given base was for.
+	Base    string    `json:"base,omitempty"`
+	Removed []Removed `json:"removed"`
 	// Merged counts the types deduplication merged away.
 	Merged int `json:"merged"`
 	// Adopted counts the base types a module took into its own BTF
@@ -94,6 +110,8 @@ type FileReport struct {
 	// would have been); Written when the file (or -o) was written.
 	Changed bool `json:"changed"`
 	Written bool `json:"written"`
+	// Acceptance is the --check prediction.
+	Acceptance *Acceptance `json:"acceptance,omitempty"`
 	// Error is set when the file failed; it was then left as it was.
 	Error string `json:"error,omitempty"`
 
@@ -124,7 +142,7 @@ func (r *Report) ExitStatus() int {
 		switch {
 		case f.contradicts:
 			return 2
-		case f.Error != "":
+		case f.Error != "", f.Acceptance != nil && f.Acceptance.Verdict == "refused":
 			status = 1
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/btffilter/btffilter/elfio"
@@ -41,6 +42,17 @@ func Run(ctx context.Context, paths []string, opts Options) (*Report, error) {
 	}
 	paths = in.files
 	r := &runner{ctx: ctx, opts: &opts, judging: j, total: len(paths),
+		runningBTF: sync.OnceValues(func() (*Base, error) {
+			b, err := loadBase(runningKernelBTF)
+			if b != nil {
+				var u syscall.Utsname
+				if syscall.Uname(&u) == nil {
+					b.release = utsString(u.Release[:])
+				}
+				b.name = runningKernelBTF + " (the running kernel)"
+			}
+			return b, err
+		}),
 		rep:     &Report{Files: make([]*FileReport, len(paths))},
 		pending: make([]*elfio.Pending, len(paths))}
 	for i, p := range paths {
@@ -68,6 +80,10 @@ func Run(ctx context.Context, paths []string, opts Options) (*Report, error) {
 	baseOut := make([]*Base, len(paths))
 	r.each(len(bases), func(n int) {
 		i := bases[n]
+		if opts.Check {
+			baseOut[i] = r.checkBase(i)
+			return
+		}
 		baseOut[i] = r.process(i, nil)
 	})
 	var base *Base
@@ -91,6 +107,8 @@ func Run(ctx context.Context, paths []string, opts Options) (*Report, error) {
 		case len(bases) > 1:
 		case len(bases) > 0 && base == nil:
 			r.fail(i, fmt.Sprintf("%s: its base %s failed, so it was not rewritten", paths[i], paths[bases[0]]))
+		case opts.Check:
+			r.accept(i, base)
 		default:
 			r.process(i, base)
 		}
@@ -121,6 +139,9 @@ type runner struct {
 	total   int
 	// pending holds each file's prepared output, committed together.
 	pending []*elfio.Pending
+
+	// runningBTF is the running kernel's BTF, read on first need.
+	runningBTF func() (*Base, error)
 
 	mu      sync.Mutex
 	done    int                  // files finished, for Options.Progress
@@ -221,6 +242,49 @@ func (r *runner) abort() {
 	}
 }
 
+// checkBase reads base file i as what --check checks modules against.
+func (r *runner) checkBase(i int) *Base {
+	fr := r.rep.Files[i]
+	defer r.finished()
+	b, err := loadBase(fr.Path)
+	if err != nil {
+		fr.Error = err.Error()
+		return nil
+	}
+	fr.Format, fr.TypesBefore = "vmlinux", len(b.old.Types)
+	fr.Acceptance = &Acceptance{Verdict: "base", Checks: []AcceptanceCheck{}}
+	return b
+}
+
+// runningKernelBTF is where the running kernel exposes its BTF.
+const runningKernelBTF = "/sys/kernel/btf/vmlinux"
+
+// running returns the running kernel's BTF as the base of a module given
+// without one, when the module's vermagic names the running kernel's
+// release; nil otherwise.
+func (r *runner) running(release string) *Base {
+	var u syscall.Utsname
+	if release == "" || syscall.Uname(&u) != nil || release != utsString(u.Release[:]) {
+		return nil
+	}
+	b, err := r.runningBTF()
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+func utsString(b []int8) string {
+	s := make([]byte, 0, len(b))
+	for _, c := range b {
+		if c == 0 {
+			break
+		}
+		s = append(s, byte(c))
+	}
+	return string(s)
+}
+
 // loadBase reads the --base-btf file.
 func loadBase(path string) (*Base, error) {
 	f, err := elfio.Open(path)
@@ -263,10 +327,11 @@ func (r *runner) process(i int, base *Base) *Base {
 // processFile is load, then judge, rewrite and verify (filterSpec), then
 // the output prepared beside its target (commit.go).
 func (r *runner) processFile(fr *FileReport, base *Base) (*Base, *elfio.Pending, error) {
-	in, err := load(fr.Path, base, r.opts, r.judging)
+	in, err := load(fr.Path, base, r.running, r.opts, r.judging)
 	if err != nil {
 		return nil, nil, err
 	}
+	fr.Base = in.baseNote
 	fr.Format, fr.Arch = in.format, in.file.Arch()
 	fr.Warnings = append(fr.Warnings, in.warnings...)
 	fr.BytesBefore, fr.BytesAfter = len(in.raw), len(in.raw)

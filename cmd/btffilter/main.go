@@ -72,6 +72,7 @@ func flags(c *cli, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.Jobs, "jobs", runtime.GOMAXPROCS(0), "files worked on at once; the output is the same for any `N`")
 	fs.BoolVar(&o.StripSignature, "strip-signature", false, "allow rewriting signed modules, dropping their signature")
 	fs.BoolVar(&o.DedupOnly, "dedup-only", false, "only deduplicate the type graph (no rules, no DWARF)")
+	fs.BoolVar(&o.Check, "check", false, "predict, for each module, whether the kernel will accept its BTF at load time against its base; write nothing (exit 1 when one would be refused)")
 	fs.BoolVar(&c.man, "man", false, "print the manual page (roff) and exit")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: btffilter [flags] FILE|DIR...")
@@ -148,6 +149,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "btffilter: %s\n", f.Error)
 			continue
 		}
+		if a := f.Acceptance; a != nil && !c.jsonOut {
+			switch a.Verdict {
+			case "refused":
+				fmt.Fprintf(stdout, "%s: refused: %s\n", f.Path, a.Reason)
+			case "base":
+				fmt.Fprintf(stdout, "%s: base\n", f.Path)
+			default:
+				fmt.Fprintf(stdout, "%s: ok\n", f.Path)
+			}
+			continue
+		}
 		if !c.jsonOut {
 			fmt.Fprintf(stdout, "%s: %s %s: %d -> %d types, %d -> %d bytes, %d functions removed, %d protected%s\n",
 				f.Path, f.Format, f.Arch, f.TypesBefore, f.TypesAfter, f.BytesBefore, f.BytesAfter,
@@ -164,7 +176,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "btffilter: %v\n", err)
 			return 1
 		}
-	} else if len(rep.Files) > 1 {
+	} else if len(rep.Files) > 1 && !c.opts.Check {
 		if err := writeSummary(stdout, rep.Summary); err != nil {
 			fmt.Fprintf(stderr, "btffilter: %v\n", err)
 			return 1
