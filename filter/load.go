@@ -35,7 +35,7 @@ type loaded struct {
 	base     *Base
 	target   *Base
 	baseNote string
-	ids  *btfids.Section // nil when the file has no .BTF_ids
+	ids      *btfids.Section // nil when the file has no .BTF_ids
 	// debugIDs is the .BTF_ids of a raw blob's debug file: the ELF the
 	// blob was made from (a kernel build's detached BTF, before
 	// resolve_btfids), whose BTF_ID names protect its FUNCs too.
