@@ -27,13 +27,10 @@ type loaded struct {
 	release string // the kernel release, "" when the file does not say
 	raw     []byte // the .BTF blob as stored
 	spec    *btf.Spec
-	// base is what spec extends: the run's base, or the module's own
-	// distilled base (.BTF.base); nil for base BTF. target is the kernel
-	// a distilled module is meant for (the run's base or -B, the running
-	// kernel's BTF), nil when none is known; baseNote says in the report
-	// which base was used for what.
+	// base is what spec extends: the run's base, the running kernel's
+	// BTF, or the module's own distilled base (.BTF.base); nil for base
+	// BTF. baseNote says in the report which base was used for what.
 	base     *Base
-	target   *Base
 	baseNote string
 	ids      *btfids.Section // nil when the file has no .BTF_ids
 	// debugIDs is the .BTF_ids of a raw blob's debug file: the ELF the
@@ -92,7 +89,7 @@ func load(path string, base *Base, running func(release string) *Base, opts *Opt
 		if in.base, err = moduleBase(in, base); err != nil {
 			return nil, err
 		}
-		in.target, in.baseNote = base, describeBases(in.base, base)
+		in.baseNote = describeBases(in.base, base)
 	}
 	if in.spec, err = decodeOn(raw, in.base); err != nil {
 		var misfit *baseFitError
