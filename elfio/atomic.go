@@ -11,7 +11,7 @@ import (
 
 // WriteAtomic replaces the file at path with data so that a reader, or a
 // crash, sees either the old or the new contents, never a mix: it is
-// Prepare followed by Commit.
+// Prepare followed by Commit, durably (Sync).
 //
 // If path does not exist it is created with mode 0644. If path is a
 // symbolic link, the file it resolves to is replaced and the link is kept:
@@ -24,12 +24,26 @@ import (
 // signature) are not carried over; both would be stale for new contents
 // anyway.
 func WriteAtomic(path string, data []byte) error {
-	p, err := Prepare(path, data)
+	p, err := Prepare(path, data, Sync)
 	if err != nil {
 		return err
 	}
 	return p.Commit()
 }
+
+// Durability says whether a replaced file is made durable before Commit
+// returns.
+type Durability bool
+
+// The two durabilities. NoSync leaves the new contents and the rename to
+// the file system's own writeback, as build tools (objcopy, strip,
+// pahole) do: a crash soon after may lose the new version (the rename is
+// still atomic: the old or the new one is there). Sync fsyncs the new file
+// before the rename and its directory after it, as a package manager does.
+const (
+	NoSync Durability = false
+	Sync   Durability = true
+)
 
 // Pending is a new version of a file, written beside it and not yet in its
 // place: Commit puts it there, Abort throws it away. Preparing every output
@@ -39,6 +53,7 @@ type Pending struct {
 	path   string // as given, for errors
 	target string // the file replaced (path with symbolic links resolved)
 	tmp    *os.File
+	sync   Durability
 	done   bool
 	// check, when set, must pass right before the rename (File.Prepare).
 	check func() error
@@ -48,11 +63,18 @@ type Pending struct {
 // checked to be unchanged on disk now (CheckUnchanged) and again right
 // before Commit renames, so that a result is never put over a file someone
 // else changed meanwhile, however long the run took between the two.
-func (f *File) Prepare(dest string, data []byte) (*Pending, error) {
+func (f *File) Prepare(dest string, data []byte, sync Durability) (*Pending, error) {
+	return f.prepare(dest, sync, func(tmp *os.File) error {
+		_, err := tmp.Write(data)
+		return err
+	})
+}
+
+func (f *File) prepare(dest string, sync Durability, fill func(*os.File) error) (*Pending, error) {
 	if err := f.CheckUnchanged(); err != nil {
 		return nil, err
 	}
-	p, err := Prepare(dest, data)
+	p, err := prepareWith(dest, sync, fill)
 	if err != nil {
 		return nil, err
 	}
@@ -61,20 +83,28 @@ func (f *File) Prepare(dest string, data []byte) (*Pending, error) {
 }
 
 // Prepare writes data to a temporary file in the directory of path (see
-// WriteAtomic for which file that is) and fsyncs it, with the mode
-// (including setuid/setgid/sticky bits) and the owner (uid and gid) of the
-// original. The temporary file is locked until Commit or Abort, which tells
-// a later run that its writer is alive (removeStaleTemps). On error nothing
-// is left behind.
-func Prepare(path string, data []byte) (*Pending, error) {
-	p, err := prepare(path, data)
+// WriteAtomic for which file that is), with the mode (including
+// setuid/setgid/sticky bits) and the owner (uid and gid) of the original,
+// fsynced when sync says so. The temporary file is locked until Commit or
+// Abort, which tells a later run that its writer is alive
+// (removeStaleTemps). On error nothing is left behind.
+func Prepare(path string, data []byte, sync Durability) (*Pending, error) {
+	return prepareWith(path, sync, func(tmp *os.File) error {
+		_, err := tmp.Write(data)
+		return err
+	})
+}
+
+// prepareWith is Prepare with the contents written by fill.
+func prepareWith(path string, sync Durability, fill func(*os.File) error) (*Pending, error) {
+	p, err := prepare(path, sync, fill)
 	if err != nil {
 		return nil, WithPath(path, err)
 	}
 	return p, nil
 }
 
-func prepare(path string, data []byte) (_ *Pending, err error) {
+func prepare(path string, sync Durability, fill func(*os.File) error) (_ *Pending, err error) {
 	target, err := filepath.EvalSymlinks(path)
 	switch {
 	case err == nil:
@@ -115,14 +145,15 @@ func prepare(path string, data []byte) (_ *Pending, err error) {
 		os.Remove(tmp.Name())
 		return nil, fmt.Errorf("lock temporary file: %w", err)
 	}
-	p := &Pending{path: path, target: target, tmp: tmp}
+	p := &Pending{path: path, target: target, tmp: tmp, sync: sync}
+	ready := false
 	defer func() {
-		if err != nil {
-			p.Abort()
+		if !ready {
+			p.Abort() // an error, or a panic going through
 		}
 	}()
-	if _, err := tmp.Write(data); err != nil {
-		return nil, err // *PathError: it names the temporary file
+	if err := fill(tmp); err != nil {
+		return nil, err
 	}
 	// Owner first: chown clears setuid/setgid, so chmod must come after it.
 	if uid >= 0 {
@@ -133,9 +164,12 @@ func prepare(path string, data []byte) (_ *Pending, err error) {
 	if err := tmp.Chmod(mode); err != nil {
 		return nil, fmt.Errorf("keep mode %v: %w", mode, err)
 	}
-	if err := tmp.Sync(); err != nil {
-		return nil, err // *PathError: it names the temporary file
+	if sync {
+		if err := tmp.Sync(); err != nil {
+			return nil, err // *PathError: it names the temporary file
+		}
 	}
+	ready = true
 	return p, nil
 }
 
@@ -162,6 +196,9 @@ func (p *Pending) Commit() error {
 	}
 	if err := p.tmp.Close(); err != nil {
 		return WithPath(p.path, fmt.Errorf("replaced, but close: %w", err))
+	}
+	if !p.sync {
+		return nil
 	}
 	// Some file systems cannot fsync a directory (EINVAL); the rename is
 	// then as durable as that file system allows.

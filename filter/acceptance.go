@@ -62,6 +62,7 @@ func predict(fr *FileReport, base *Base, running func(string) *Base) (*Acceptanc
 	if err != nil {
 		return nil, err
 	}
+	defer f.Close()
 	raw, err := f.BTF()
 	if err != nil {
 		return nil, err

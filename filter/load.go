@@ -57,11 +57,16 @@ type loaded struct {
 // load reads the file at path. base is the run's base for split files, nil
 // for base files; running, when a module comes with no base at all, gives
 // the running kernel's BTF if the module is for the running kernel.
-func load(path string, base *Base, running func(release string) *Base, opts *Options, j *judging) (*loaded, error) {
+func load(path string, base *Base, running func(release string) *Base, opts *Options, j *judging) (_ *loaded, err error) {
 	f, err := elfio.Open(path)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
 	raw, err := f.BTF()
 	if err != nil {
 		return nil, err
@@ -265,6 +270,7 @@ func findDWARF(f *elfio.File, release, debugInfo string) (*elfio.File, []string,
 		return nil, warnings, err
 	}
 	if !hasDWARF(dbg) {
+		dbg.Close()
 		return nil, warnings, fmt.Errorf("debug file %s has no .debug_info", p)
 	}
 	return dbg, warnings, nil

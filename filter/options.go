@@ -133,6 +133,12 @@ type Options struct {
 	// StripSignature allows rewriting a signed module, dropping its
 	// signature; without it a signed module that would change is refused.
 	StripSignature bool
+	// Sync makes every replaced file durable before the run ends: each new
+	// version is fsynced before it is renamed over the old one, and its
+	// directory after. Without it (the default, as for objcopy, strip or
+	// pahole) the file system writes them back in its own time; the
+	// replacement is atomic either way.
+	Sync bool
 	// DebugInfo is where DWARF comes from when an input has none: a debug
 	// file, or a root searched by build-id and module path (an unpacked
 	// -dbg package, /usr/lib/debug).

@@ -35,10 +35,13 @@ type Summary struct {
 	BytesSaved int `json:"bytes_saved"`
 	// Accepted and Refused count the modules --check predicts the kernel
 	// accepts and refuses.
-	Accepted int     `json:"accepted"`
-	Refused  int     `json:"refused"`
-	DryRun   bool    `json:"dry_run"`
-	Seconds  float64 `json:"seconds"`
+	Accepted int  `json:"accepted"`
+	Refused  int  `json:"refused"`
+	DryRun   bool `json:"dry_run"`
+	// Seconds is the run's wall time, for the table on a terminal; the
+	// JSON report leaves it out so that the same run reports the same
+	// bytes.
+	Seconds float64 `json:"-"`
 }
 
 // Rules returns the names of the rules in s.Removed, sorted.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -291,6 +292,7 @@ func loadBase(path string) (*Base, error) {
 	if err != nil {
 		return nil, fmt.Errorf("base BTF: %w", err)
 	}
+	defer f.Close()
 	raw, err := f.BTF()
 	if err != nil {
 		return nil, fmt.Errorf("base BTF: %w", err)
@@ -314,7 +316,7 @@ func (r *runner) process(i int, base *Base) *Base {
 	}
 	r.reached[fr] = true
 	r.mu.Unlock()
-	b, p, err := r.processFile(fr, base)
+	b, p, err := r.guarded(fr, base)
 	r.pending[i] = p
 	if err != nil {
 		fr.Error = elfio.WithPath(fr.Path, err).Error()
@@ -324,12 +326,34 @@ func (r *runner) process(i int, base *Base) *Base {
 	return b
 }
 
+// guarded is processFile with a fault reading a mapped file (another
+// process truncated it meanwhile) made the file's error, not a crash.
+func (r *runner) guarded(fr *FileReport, base *Base) (b *Base, p *elfio.Pending, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if e := recover(); e != nil {
+			fault, ok := e.(interface{ Addr() uintptr })
+			if !ok {
+				panic(e)
+			}
+			b, p, err = nil, nil, fmt.Errorf("%w (reading it faulted at %#x: truncated?)", elfio.ErrChanged, fault.Addr())
+		}
+	}()
+	return r.processFile(fr, base)
+}
+
 // processFile is load, then judge, rewrite and verify (filterSpec), then
 // the output prepared beside its target (commit.go).
 func (r *runner) processFile(fr *FileReport, base *Base) (*Base, *elfio.Pending, error) {
 	in, err := load(fr.Path, base, r.running, r.opts, r.judging)
 	if err != nil {
 		return nil, nil, err
+	}
+	// The files' mappings go when the file is done; nothing made from
+	// them outlives this call (decoded specs and names are copies).
+	defer in.file.Close()
+	if dbg := in.debug; dbg != nil && dbg != in.file {
+		defer dbg.Close()
 	}
 	fr.Base = in.baseNote
 	fr.Format, fr.Arch = in.format, in.file.Arch()

@@ -302,7 +302,10 @@ func freezeAfterRead(t *testing.T, bin, path string, change func(string) error) 
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	for readBytes(cmd.Process.Pid) < st.Size() {
+	// A large file is mapped, not read: then the run has it once its
+	// mapping shows, and what it reads afterwards faults if the file is
+	// truncated.
+	for readBytes(cmd.Process.Pid) < st.Size() && !mapsFile(cmd.Process.Pid, path) {
 		select {
 		case err := <-done:
 			t.Fatalf("the run ended before it had read the file: %v\n%s", err, errBuf.String())
@@ -338,6 +341,12 @@ func freezeAfterRead(t *testing.T, bin, path string, change func(string) error) 
 
 // readBytes is how many bytes process pid has read so far (rchar in
 // /proc/PID/io), or 0 when that cannot be told.
+// mapsFile reports whether process pid has a mapping of the file at path.
+func mapsFile(pid int, path string) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	return err == nil && strings.Contains(string(data), " "+path+"\n")
+}
+
 func readBytes(pid int) int64 {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
 	if err != nil {

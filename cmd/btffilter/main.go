@@ -71,6 +71,7 @@ func flags(c *cli, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVarP(&c.verbose, "verbose", "v", false, "print one line per removed function, as pahole does")
 	fs.IntVar(&o.Jobs, "jobs", runtime.GOMAXPROCS(0), "files worked on at once; the output is the same for any `N`")
 	fs.BoolVar(&o.StripSignature, "strip-signature", false, "allow rewriting signed modules, dropping their signature")
+	fs.BoolVar(&o.Sync, "fsync", false, "make every rewritten file durable (fsync it and its directory) before exiting, as for an installed tree; without it, the file system writes back in its own time (the replacement is atomic either way)")
 	fs.BoolVar(&o.DedupOnly, "dedup-only", false, "only deduplicate the type graph (no rules, no DWARF)")
 	fs.BoolVar(&o.Check, "check", false, "predict, for each module, whether the kernel will accept its BTF at load time against its base; write nothing (exit 1 when one would be refused)")
 	fs.BoolVar(&c.man, "man", false, "print the manual page (roff) and exit")

@@ -3,6 +3,7 @@ package dwarf
 import (
 	"bytes"
 	"fmt"
+	"sync"
 )
 
 // die holds the attributes of one DIE that the scanner uses; everything else
@@ -36,6 +37,9 @@ type die struct {
 type ctx struct {
 	sec   *sections
 	units []*unit
+	// fault is set when reading the sections faulted (parallel).
+	faultOnce sync.Once
+	fault     error
 }
 
 // unitAt returns the unit that contains .debug_info offset off.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 )
@@ -65,6 +66,9 @@ func scanSections(d *Data, sec *sections, opt Options) error {
 		u.abbrevs = t
 		errs[i] = w.unitDIE(u)
 	}, c)
+	if c.fault != nil {
+		return c.fault
+	}
 	for _, err := range errs {
 		if err != nil {
 			return err
@@ -82,6 +86,9 @@ func scanSections(d *Data, sec *sections, opt Options) error {
 		}
 		unsupported.Add(int64(w.unsupported))
 	}, c)
+	if c.fault != nil {
+		return c.fault
+	}
 	for _, err := range errs {
 		if err != nil {
 			return err
@@ -104,7 +111,9 @@ func scanSections(d *Data, sec *sections, opt Options) error {
 }
 
 // parallel runs f(i) for i in [0, n) on the given number of workers, each
-// with its own string table.
+// with its own string table. The sections may lie in a file's mapping: a
+// page that faults (the file was truncated meanwhile) ends the scan with
+// c.fault instead of the process.
 func parallel(workers, n int, f func(w *worker, i int), c *ctx) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -112,6 +121,19 @@ func parallel(workers, n int, f func(w *worker, i int), c *ctx) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+			defer func() {
+				if r := recover(); r != nil {
+					fault, ok := r.(interface{ Addr() uintptr })
+					if !ok {
+						panic(r)
+					}
+					c.faultOnce.Do(func() {
+						c.fault = fmt.Errorf("dwarf: reading the sections faulted at %#x: the file changed on disk while it was being read (truncated?)", fault.Addr())
+					})
+					next.Store(int64(n)) // the other workers stop too
+				}
+			}()
 			w := &worker{ctx: c, strs: map[uint64]string{}}
 			for {
 				i := int(next.Add(1) - 1)

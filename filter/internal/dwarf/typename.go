@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/btffilter/btffilter/elfio"
 )
 
 // Naming the type a DIE describes, for the few questions the scanner's
@@ -60,6 +62,7 @@ func (d *Data) names() (*godwarf.Data, error) {
 func openReference(s *sections) (g *godwarf.Data, err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			elfio.Refault(r)
 			g, err = nil, fmt.Errorf("dwarf: debug/dwarf cannot read the sections: %v", r)
 		}
 	}()
@@ -93,6 +96,7 @@ func typeName(g *godwarf.Data, off godwarf.Offset, depth int) (name string, err 
 	}
 	defer func() {
 		if r := recover(); r != nil {
+			elfio.Refault(r)
 			name, err = "", fmt.Errorf("dwarf: .debug_info: DIE at %#x cannot be read: %v", off, r)
 		}
 	}()
