@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"unsafe"
 )
 
 // Compression is how a file is compressed on disk.
@@ -148,7 +149,7 @@ func readOrMap(fh *os.File, st os.FileInfo) (raw, mapped []byte, err error) {
 	if st.Mode().IsRegular() && st.Size() >= mapThreshold && st.Size() <= MaxDecompressedSize {
 		head := make([]byte, 8)
 		if _, err := fh.ReadAt(head, 0); err == nil && compressionOf(head) == None {
-			m, err := syscall.Mmap(int(fh.Fd()), 0, int(st.Size()), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE)
+			m, err := syscall.Mmap(int(fh.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_PRIVATE)
 			if err == nil {
 				return m, m, nil
 			}
@@ -166,6 +167,29 @@ func readOrMap(fh *os.File, st os.FileInfo) (raw, mapped []byte, err error) {
 func Refault(r any) {
 	if _, ok := r.(interface{ Addr() uintptr }); ok {
 		panic(r)
+	}
+}
+
+// Evict says that the bytes b, a slice of f.Data, will not be needed again
+// soon: the whole pages they cover leave the process's resident memory.
+// They stay in the page cache, and reading them again faults them back in
+// unchanged (the mapping is private and read-only). For a file that is not
+// mapped, or bytes outside its mapping, Evict does nothing.
+func (f *File) Evict(b []byte) {
+	if f.mapped == nil || len(b) == 0 {
+		return
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(f.mapped)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	if p < base || p-base > uintptr(len(f.mapped)) || uintptr(len(b)) > uintptr(len(f.mapped))-(p-base) {
+		return
+	}
+	page := uintptr(os.Getpagesize())
+	lo := (p - base + page - 1) &^ (page - 1)
+	hi := (p - base + uintptr(len(b))) &^ (page - 1)
+	if lo < hi {
+		// Advice only: a failure leaves the pages resident, nothing else.
+		_ = syscall.Madvise(f.mapped[lo:hi], syscall.MADV_DONTNEED)
 	}
 }
 

@@ -3,6 +3,7 @@ package filter
 import (
 	"errors"
 	"fmt"
+	"runtime"
 
 	"github.com/btffilter/btffilter/elfio"
 	"github.com/btffilter/btffilter/filter/btf"
@@ -106,6 +107,10 @@ func (r *BlobResult) Base() *Base {
 	return newBase("", r.release, r.old, r)
 }
 
+// largeInput is the size of an image from which filterSpec collects the
+// judge's garbage at once: a vmlinux, not a module.
+const largeInput = 64 << 20
+
 // filterSpec is Blob on a decoded spec: judge, rewrite, verify; raw is what
 // spec was decoded from, the result's BTF when nothing changes (nil when
 // the caller does not need it). It owns o.DWARF and o.facts: the largest
@@ -121,7 +126,16 @@ func filterSpec(spec *btf.Spec, raw []byte, o BlobOptions, j *judging, noDWARF e
 			return nil, err
 		}
 	}
+	large := o.DWARF != nil && len(o.DWARF.Data) >= largeInput
 	o.DWARF, o.facts = nil, nil
+	if large {
+		// What the judge decoded from a vmlinux's DWARF (a few hundred
+		// megabytes) is garbage from here on. Collecting it now lets the
+		// rewrite and the checks reuse that memory; left to the
+		// collector's pace, the heap would first grow to twice the
+		// judge's size.
+		runtime.GC()
+	}
 	res.Warnings = append(res.Warnings, d.Warnings...)
 	for _, v := range d.Protected {
 		res.Protected = append(res.Protected, Protected{Name: v.Name, Rule: v.Rule, Reason: v.Reason})

@@ -85,7 +85,8 @@ func judgeInputs(in *rules.Input, o *BlobOptions, j *judging, noDWARF error, wor
 		}
 		if dbg != nil {
 			var err error
-			in.DWARF, err = dwarf.Scan(dbg.ELF, dbg.Data, dwarf.Options{Workers: workers})
+			in.DWARF, err = dwarf.Scan(dbg.ELF, dbg.Data, dwarf.Options{
+				Workers: workers, Want: rules.WantedDWARF(in.Spec), Evict: dbg.Evict})
 			if err != nil {
 				return nil, fmt.Errorf("DWARF of %s: %w", dbg.Path, err)
 			}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -150,9 +151,13 @@ func (c *judge) root(f *dwarf.Func) *dwarf.Func {
 }
 
 // declared returns the declared parameters of f (its root's), without
-// artificial ones.
+// artificial ones. The result may be the root's own slice: callers only
+// read it.
 func (c *judge) declared(f *dwarf.Func) []dwarf.Param {
 	r := c.root(f)
+	if !slices.ContainsFunc(r.Params, func(p dwarf.Param) bool { return p.Artificial }) {
+		return r.Params
+	}
 	out := make([]dwarf.Param, 0, len(r.Params))
 	for _, p := range r.Params {
 		if !p.Artificial {

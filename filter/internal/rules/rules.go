@@ -165,3 +165,19 @@ func Decide(in Input) (*Decision, error) {
 	sort.Slice(d.Remove, func(i, j int) bool { return d.Remove[i].ID < d.Remove[j].ID })
 	return d, nil
 }
+
+// WantedDWARF says which DWARF subprograms Decide reads for spec: those
+// named like one of spec's own FUNCs (the others match nothing). It is the
+// scanner's dwarf.Options.Want.
+func WantedDWARF(s *btf.Spec) func(name string) bool {
+	names := map[string]struct{}{}
+	for i := range s.Types {
+		if t := &s.Types[i]; t.Kind() == btf.KindFunc {
+			names[s.Name(t)] = struct{}{}
+		}
+	}
+	return func(name string) bool {
+		_, ok := names[name]
+		return ok
+	}
+}
