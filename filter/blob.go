@@ -41,7 +41,8 @@ type BlobOptions struct {
 	// section is padded with NULs (a linked vmlinux's .BTF, whose size
 	// the link fixed). A larger result is an error.
 	PadTo int
-	// Workers is the number of goroutines scanning the DWARF (at least 1).
+	// Workers is the number of goroutines scanning the DWARF and judging
+	// the FUNCs (at least 1); the result is the same for any number.
 	Workers int
 
 	// facts are what the judge reads of Object and DWARF besides the

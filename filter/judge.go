@@ -23,7 +23,7 @@ import (
 // explicitly). workers is the number of goroutines scanning the DWARF.
 func judge(spec *btf.Spec, o *BlobOptions, j *judging, noDWARF error, workers int) (*rules.Decision, error) {
 	in := rules.Input{Spec: spec, Drop: j.drop, Keep: j.keep, Rules: j.rules,
-		BTFIDs: o.ProtectedIDs, BTFIDFuncs: o.ProtectedFuncs}
+		BTFIDs: o.ProtectedIDs, BTFIDFuncs: o.ProtectedFuncs, Workers: workers}
 	var warnings []string
 	if len(j.rules.Names()) > 0 {
 		var err error
