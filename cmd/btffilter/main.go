@@ -20,10 +20,11 @@ import (
 	flag "github.com/spf13/pflag"
 )
 
-// defaultMemoryLimit is the soft heap limit when GOMEMLIMIT is not set. A
-// vmlinux is read whole (about 590 MB) and Go's default GC target would let
-// the heap grow to twice the live data; with this limit the whole 6.1
-// vmlinux is judged within 1 GB peak RSS, at the cost of more GC cycles.
+// defaultMemoryLimit is the soft heap limit when GOMEMLIMIT is not set.
+// Go's default GC target lets the heap grow to twice the live data; a
+// Debian vmlinux never comes near this limit (its run peaks at about 200
+// MB), but a much larger kernel (allyesconfig, several GB of DWARF) is
+// held to it, at the cost of more GC cycles.
 const defaultMemoryLimit = 800 << 20
 
 func main() {
