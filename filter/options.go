@@ -46,6 +46,15 @@ type judging struct {
 	dedupOnly bool
 }
 
+// Check reports what Run or Blob would refuse in j (unknown rules, bad
+// globs, an unknown architecture or kernel release, conflicting settings)
+// without reading anything, so that a caller can refuse a bad setting
+// before it starts other work.
+func (j Judging) Check() error {
+	_, err := j.compile()
+	return err
+}
+
 func (j *Judging) compile() (*judging, error) {
 	if j.DedupOnly && (len(j.Drop) > 0 || j.Rules != "") {
 		return nil, errors.New("--dedup-only removes nothing: it cannot be combined with --drop or --rules")
