@@ -21,6 +21,8 @@ packages=(
 	gcc binutils gcc-arm-linux-gnueabihf openssl
 	# Used by the benchmark scripts.
 	time
+	# Kernel builds on the host (scripts/build-kernel.sh 6.1-*).
+	make bc bison flex libelf-dev libssl-dev kmod python3
 )
 
 [[ $(id -u) == 0 ]] || bf_die "run as root (apt-get install is needed)"

@@ -13,6 +13,8 @@ import (
 
 	"github.com/btffilter/btffilter/cmd/internal/cli"
 	"github.com/btffilter/btffilter/filter"
+
+	"github.com/google/shlex"
 )
 
 // asWrapper makes the test binary run as the wrapper: the tests start it as
@@ -479,5 +481,34 @@ func TestFilterFlags(t *testing.T) {
 				t.Fatalf("got verbose %v %+v, want %v %+v", f.Verbose, f.Options, tt.verbose, tt.opts)
 			}
 		})
+	}
+}
+
+// TestDocFlags: the BTFFILTER_FLAGS example of docs/kbuild.md is accepted,
+// and means what the text says: -v, and bpf_* never removed.
+func TestDocFlags(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "kbuild.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(doc), "<!-- snippet: flags -->\n```\n")
+	if !ok {
+		t.Fatal("docs/kbuild.md has no flags snippet")
+	}
+	line, _, _ := strings.Cut(block, "\n")
+	words, err := shlex.Split(line)
+	if err != nil || len(words) == 0 {
+		t.Fatalf("%q: %v", line, err)
+	}
+	value, ok := strings.CutPrefix(words[0], "BTFFILTER_FLAGS=")
+	if !ok {
+		t.Fatalf("%q does not set BTFFILTER_FLAGS first", line)
+	}
+	f, err := filterFlags(value)
+	if err != nil {
+		t.Fatalf("BTFFILTER_FLAGS=%s: %v", value, err)
+	}
+	if !f.Verbose || !reflect.DeepEqual(f.Options.Keep, []string{"bpf_*"}) {
+		t.Fatalf("BTFFILTER_FLAGS=%s: verbose %v, keep %q", value, f.Verbose, f.Options.Keep)
 	}
 }
