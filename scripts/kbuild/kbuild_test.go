@@ -46,7 +46,10 @@ func tools(t *testing.T) (wrapper, btffilter string) {
 	t.Helper()
 	dir := t.TempDir()
 	for _, name := range []string{"btffilter-pahole", "btffilter"} {
-		out, err := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-o", filepath.Join(dir, name), "github.com/btffilter/btffilter/cmd/"+name).CombinedOutput()
+		cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-o", filepath.Join(dir, name), "github.com/btffilter/btffilter/cmd/"+name)
+		// Static: the wrapper also runs inside the sid chroot.
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("go build %s: %v\n%s", name, err, out)
 		}
@@ -78,9 +81,12 @@ func TestKbuild(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%s: builds ready in %v; plain %s (configure %ds, make %ds, extmod %ds), wrapper %s (make %ds, extmod %ds)",
-				build, time.Since(start).Round(time.Second), plain.Info["pahole"], plain.Seconds("configure"), plain.Seconds("build"), plain.Seconds("extmod"),
-				wrap.Info["pahole"], wrap.Seconds("build"), wrap.Seconds("extmod"))
+			t.Logf("%s: builds ready in %v", build, time.Since(start).Round(time.Second))
+			for _, v := range []*Variant{plain, wrap} {
+				t.Logf("  %s (%s, %s): configure %ds (%ds CPU), make vmlinux modules %ds (%ds CPU), external module %ds (%ds CPU)",
+					filepath.Base(v.Dir), v.Info["cc"], v.Info["pahole"], v.Seconds("configure"), v.Seconds("configure_cpu"),
+					v.Seconds("build"), v.Seconds("build_cpu"), v.Seconds("extmod"), v.Seconds("extmod_cpu"))
+			}
 			t.Run("report", func(t *testing.T) { checkReport(t, wrap) })
 			t.Run("objects reused", func(t *testing.T) { checkReused(t, wrap) })
 			t.Run("resolve_btfids", func(t *testing.T) { checkResolveBTFIDs(t, plain, wrap) })
@@ -343,7 +349,7 @@ func checkByHand(t *testing.T, wrap *Variant, btffilter string) {
 	n := 0
 	for _, e := range ents {
 		name := e.Name()
-		if name == "pahole.log" || strings.HasSuffix(name, ".tmp") {
+		if name == "pahole.log" || strings.HasSuffix(name, ".tmp") || strings.HasSuffix(name, ".elf") {
 			continue
 		}
 		dir := t.TempDir()
@@ -360,11 +366,8 @@ func checkByHand(t *testing.T, wrap *Variant, btffilter string) {
 			args = append(args, "-B", wrap.Vmlinux)
 		}
 		if strings.HasSuffix(name, ".BTF.1") {
-			dbg := wrap.Tmp
-			if module != "" {
-				dbg = wrap.Modules[module]
-			}
-			args = append(args, "--debuginfo", dbg)
+			// The ELF as pahole read it, the DWARF the wrapper judged with.
+			args = append(args, "--debuginfo", filepath.Join(wrap.Records, name+".elf"))
 		}
 		start := time.Now()
 		out, err := exec.Command(btffilter, append(args, hand)...).CombinedOutput()
@@ -425,16 +428,15 @@ func checkResolved(t *testing.T, wrap *Variant, raw, module string) {
 	rb := filepath.Join(tree, "obj", "tools", "bpf", "resolve_btfids", "resolve_btfids")
 	dir := filepath.Dir(raw)
 	elfFile := filepath.Join(dir, "elf")
-	target := wrap.Tmp
 	args := []string{}
 	if module != "" {
-		target = wrap.Modules[module]
 		args = append(args, "--btf_base", wrap.Vmlinux)
 		if module == extModule {
 			args = append(args, "--distill_base")
 		}
 	}
-	copyFile(t, target, elfFile)
+	// resolve_btfids patches the ELF pahole read, as the build did.
+	copyFile(t, filepath.Join(wrap.Records, filepath.Base(raw)+".elf"), elfFile)
 	args = append(args, "--btf", raw, elfFile)
 	cmd := exec.Command("bash", append([]string{sidChroot(t), "run", rb}, args...)...)
 	cmd.Dir = dir
