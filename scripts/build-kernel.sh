@@ -15,12 +15,16 @@
 #   --flags FLAGS   BTFFILTER_FLAGS for the wrapper (default: -v)
 # The last line printed is "variant DIR": the directory holding the result.
 #
-# One object tree per source version, config, module source and compiler
-# ($CACHE/kbuild/SERIES-KEY/tree) serves every variant: the first build
-# compiles it, each later variant removes the linked outputs (vmlinux, the
-# .ko files, the temporary link files) and runs make again with its own
-# PAHOLE, which relinks and reruns the BTF steps only. A variant's outputs
-# are copied to variants/NAME-KEY, KEY covering the pahole version and the
+# One object tree per series ($CACHE/kbuild/SERIES/tree) serves every
+# variant: the first build compiles it, each later variant removes the
+# linked outputs (vmlinux, the .ko files, the temporary link files) and runs
+# make again with its own PAHOLE, which relinks and reruns the BTF steps
+# only. The tree is made anew when the source version or the compiler
+# changes, and configured again in place (kbuild then rebuilds what the
+# change touches) when the config fragment or the module changes; its
+# place never moves, because kbuild records absolute paths. A variant's
+# outputs are copied to variants/TREEKEY-NAME, the tree key covering source
+# version, compiler, config and module, NAME the pahole version and the
 # wrapper binary's hash, with a stamp written last:
 #
 #   vmlinux, tmp/          the final vmlinux and the first link BTF was made from
@@ -138,14 +142,14 @@ pahole_path=$real_pahole
 pahver=$(incc "$pahole_path" --version)
 
 hash_of() { sha256sum | cut -c1-12; }
-treekey=$( {
-	echo "layout $layout"
-	echo "source $srcver"
-	echo "cc $ccver"
+# srckey: what a tree is compiled from; cfgkey: how it is configured.
+srckey=$(printf 'layout %s\nsource %s\ncc %s\n' "$layout" "$srcver" "$ccver" | hash_of)
+cfgkey=$( {
 	cat "$fragment"
 	(cd "$moddir" && find . -type f | LC_ALL=C sort | xargs sha256sum)
 } | hash_of)
-top=$BF_CACHE/kbuild/$series-$treekey
+treekey=$srckey$cfgkey
+top=$BF_CACHE/kbuild/$series
 tree=$top/tree
 obj=$tree/obj
 ext=$tree/extmod
@@ -173,6 +177,7 @@ fi
 case $build in
 6.1-sid-pahole) vname=sidpahole-$vname ;;
 esac
+vname=$treekey-$vname
 vdir=$top/variants/$vname
 
 if [[ -f $vdir/.complete ]]; then
@@ -225,10 +230,16 @@ timed() {
 log=$top/variants/.$vname.log
 : >"$log"
 
-# --- the tree: configured once ------------------------------------------
-if [[ ! -f $tree/.configured ]]; then
-	rm -rf "$tree"
-	mkdir -p "$obj"
+# --- the tree: made once per source and compiler, configured per config ---
+# .configured holds the tree key it was configured for, written last.
+have=$(cat "$tree/.configured" 2>/dev/null || true)
+if [[ $have != "$treekey" ]]; then
+	if [[ ${have:0:12} != "$srckey" ]]; then
+		rm -rf "$tree"
+		mkdir -p "$obj"
+	fi
+	rm -f "$tree/.configured"
+	rm -rf "$ext"
 	cp -r "$moddir" "$ext"
 	# Copied into the tree: inside the chroot only the cache is visible.
 	cp "$fragment" "$tree/config-fragment"
@@ -250,7 +261,7 @@ if [[ ! -f $tree/.configured ]]; then
 		grep -qxF "$line" "$obj/.config" || missing+=("$line")
 	done <"$fragment"
 	((${#missing[@]} == 0)) || bf_die "$build: options of ${fragment#"$repo"/} not in the final .config: ${missing[*]}"
-	touch "$tree/.configured"
+	printf '%s\n' "$treekey" >"$tree/.configured"
 fi
 
 # --- one variant: relink (or build) with its PAHOLE ------------------------

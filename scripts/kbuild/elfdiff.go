@@ -27,8 +27,11 @@ type SectionDiff struct {
 	// length when the size changed).
 	Bytes int
 	// Fields counts the 4- and 8-byte fields whose change equals the move
-	// of a symbol; BuildID counts the bytes of a GNU build-id note.
-	Fields, BuildID int
+	// of a symbol; BuildID counts the bytes of a GNU build-id note;
+	// Kallsyms the bytes of the kallsyms tables (names, markers, the
+	// name-order index) that changed because symbols changed places in
+	// address order (ELFDiff.Reordered).
+	Fields, BuildID, Kallsyms int
 	// Unexplained holds the offsets (at most 10) of differing bytes that
 	// are none of those, and Others counts the rest.
 	Unexplained []int64
@@ -41,8 +44,13 @@ type ELFDiff struct {
 	Header []string
 	// Sections are the sections that differ, in the first file's order.
 	Sections []SectionDiff
-	// Moves counts the symbols that moved, by distance (new - old).
-	Moves map[int64]int
+	// Moves counts the symbols that moved, by distance (new - old), and
+	// MovedNames names them where a distance has at most three.
+	Moves      map[int64]int
+	MovedNames map[int64][]string
+	// Reordered lists (at most 10) symbols whose place in address order
+	// changed: kallsyms keeps its tables in that order.
+	Reordered []string
 	// Symbols lists symbol table differences other than a moved value.
 	Symbols []string
 }
@@ -95,6 +103,17 @@ func (d *ELFDiff) String() string {
 	if len(moves) > 0 {
 		fmt.Fprintf(&b, "  symbols moved: %s\n", strings.Join(moves, ", "))
 	}
+	var dists []int64
+	for dist := range d.MovedNames {
+		dists = append(dists, dist)
+	}
+	sort.Slice(dists, func(i, j int) bool { return dists[i] < dists[j] })
+	for _, dist := range dists {
+		fmt.Fprintf(&b, "    by %+d: %s\n", dist, strings.Join(d.MovedNames[dist], " "))
+	}
+	if len(d.Reordered) > 0 {
+		fmt.Fprintf(&b, "  symbols that changed places in address order: %s\n", strings.Join(d.Reordered, " "))
+	}
 	for _, s := range d.Symbols {
 		fmt.Fprintf(&b, "  symbols: %s\n", s)
 	}
@@ -106,7 +125,7 @@ func (d *ELFDiff) String() string {
 		if s.Bytes > 0 {
 			fmt.Fprintf(&b, " %d bytes differ", s.Bytes)
 			if !btfSections[s.Name] {
-				fmt.Fprintf(&b, " (%d fields moved with their symbol, %d build-id bytes, %d unexplained)", s.Fields, s.BuildID, len(s.Unexplained)+s.Others)
+				fmt.Fprintf(&b, " (%d fields moved with their symbol, %d build-id bytes, %d kallsyms order bytes, %d unexplained)", s.Fields, s.BuildID, s.Kallsyms, len(s.Unexplained)+s.Others)
 			}
 		}
 		b.WriteString("\n")
@@ -161,15 +180,24 @@ func DiffELF(a, b string) (*ELFDiff, error) {
 			}
 		}
 	}
-	moves, symDiffs, err := compareSymbols(fa, fb)
+	cmp, err := compareSymbols(fa, fb)
 	if err != nil {
 		return nil, err
 	}
-	d.Symbols = symDiffs
+	moves := cmp.moves
+	d.Symbols = cmp.diffs
+	d.Reordered = cmp.reordered
+	d.MovedNames = map[int64][]string{}
 	dists := map[int64]bool{}
-	for _, dist := range moves {
+	for i, dist := range moves {
 		d.Moves[dist]++
 		dists[dist] = true
+		d.MovedNames[dist] = append(d.MovedNames[dist], cmp.movedNames[i])
+	}
+	for dist, names := range d.MovedNames {
+		if len(names) > 3 {
+			delete(d.MovedNames, dist)
+		}
 	}
 	byName := map[string]*elf.Section{}
 	for _, s := range fb.Sections {
@@ -199,7 +227,11 @@ func DiffELF(a, b string) (*ELFDiff, error) {
 		if s.Type != elf.SHT_NOBITS && t.Type != elf.SHT_NOBITS {
 			ca, cb := sectionBytes(rawA, s), sectionBytes(rawB, t)
 			if !bytes.Equal(ca, cb) {
-				compareContents(&sd, s, ca, cb, fa.ByteOrder, dists, moves != nil)
+				var ks [][2]uint64
+				if len(cmp.reordered) > 0 {
+					ks = cmp.kallsyms
+				}
+				compareContents(&sd, s, ca, cb, fa.ByteOrder, dists, moves != nil, ks)
 			}
 		}
 		if len(sd.Header) > 0 || sd.Bytes > 0 {
@@ -227,7 +259,7 @@ func sectionBytes(raw []byte, s *elf.Section) []byte {
 // compareContents fills sd with the differing bytes of ca and cb. The
 // symbol table is explained by compareSymbols; BTF sections need no
 // reason; elsewhere bytes are explained by moved symbols or a build-id.
-func compareContents(sd *SectionDiff, s *elf.Section, ca, cb []byte, order binary.ByteOrder, dists map[int64]bool, symbolsCompared bool) {
+func compareContents(sd *SectionDiff, s *elf.Section, ca, cb []byte, order binary.ByteOrder, dists map[int64]bool, symbolsCompared bool, kallsyms [][2]uint64) {
 	n := min(len(ca), len(cb))
 	var diff []int
 	for i := 0; i < n; i++ {
@@ -244,6 +276,23 @@ func compareContents(sd *SectionDiff, s *elf.Section, ca, cb []byte, order binar
 	var unexplained []int
 	fields, bid := explainFields(ca[:n], cb[:n], diff, dists, order, buildID, &unexplained)
 	sd.Fields, sd.BuildID = fields, bid
+	// What is left may lie in a kallsyms table whose order changed.
+	var rest []int
+	for _, off := range unexplained {
+		addr := s.Addr + uint64(off)
+		in := false
+		for _, r := range kallsyms {
+			if addr >= r[0] && addr < r[1] {
+				in = true
+			}
+		}
+		if in {
+			sd.Kallsyms++
+		} else {
+			rest = append(rest, off)
+		}
+	}
+	unexplained = rest
 	for i, off := range unexplained {
 		if i == 10 {
 			sd.Others = len(unexplained) - 10
@@ -332,40 +381,113 @@ func buildIDRange(s *elf.Section, data []byte, order binary.ByteOrder) [2]int {
 	return [2]int{}
 }
 
+// kallsymsTables are the symbols scripts/kallsyms defines whose contents
+// follow the symbols' address order.
+var kallsymsTables = map[string]bool{
+	"kallsyms_names": true, "kallsyms_markers": true, "kallsyms_seqs_of_names": true,
+	"kallsyms_token_table": true, "kallsyms_token_index": true,
+	"kallsyms_offsets": true, "kallsyms_addresses": true,
+}
+
+// symbolComparison is what compareSymbols found.
+type symbolComparison struct {
+	moves      []int64  // the distance of each symbol whose value changed
+	movedNames []string // and its name
+	diffs      []string // differences other than a value
+	reordered  []string // symbols whose place in address order changed
+	kallsyms   [][2]uint64
+}
+
 // compareSymbols compares the symbol tables entry by entry: everything but
-// the value must be equal. It returns, for each symbol whose value changed,
-// the distance, and a description of other differences. A file without a
-// symbol table gives nil moves.
-func compareSymbols(fa, fb *elf.File) ([]int64, []string, error) {
+// the value must be equal. A file without a symbol table gives nil moves.
+// It also finds the symbols whose place in address order changed, and the
+// address ranges of the kallsyms tables (from one table symbol to the next
+// symbol) in a.
+func compareSymbols(fa, fb *elf.File) (*symbolComparison, error) {
+	c := &symbolComparison{}
 	sa, errA := fa.Symbols()
 	sb, errB := fb.Symbols()
 	if errA != nil || errB != nil {
 		if errA == elf.ErrNoSymbols && errB == elf.ErrNoSymbols {
-			return nil, nil, nil
+			return c, nil
 		}
-		return nil, []string{fmt.Sprintf("symbol tables: %v / %v", errA, errB)}, nil
+		c.diffs = []string{fmt.Sprintf("symbol tables: %v / %v", errA, errB)}
+		return c, nil
 	}
 	if len(sa) != len(sb) {
-		return nil, []string{fmt.Sprintf("%d -> %d symbols", len(sa), len(sb))}, nil
+		c.diffs = []string{fmt.Sprintf("%d -> %d symbols", len(sa), len(sb))}
+		return c, nil
 	}
-	var moves []int64
-	var diffs []string
+	c.moves = []int64{}
 	for i := range sa {
 		x, y := sa[i], sb[i]
 		if x.Name != y.Name || x.Info != y.Info || x.Other != y.Other || x.Section != y.Section || x.Size != y.Size {
-			if len(diffs) < 10 {
-				diffs = append(diffs, fmt.Sprintf("symbol %d: %s %+v -> %s %+v", i+1, x.Name, x, y.Name, y))
+			if len(c.diffs) < 10 {
+				c.diffs = append(c.diffs, fmt.Sprintf("symbol %d: %s %+v -> %s %+v", i+1, x.Name, x, y.Name, y))
 			}
 			continue
 		}
 		if x.Value != y.Value {
-			moves = append(moves, int64(y.Value-x.Value))
+			c.moves = append(c.moves, int64(y.Value-x.Value))
+			c.movedNames = append(c.movedNames, x.Name)
 		}
 	}
-	if moves == nil {
-		moves = []int64{}
+	if len(c.diffs) > 0 {
+		return c, nil
 	}
-	return moves, diffs, nil
+	// Address order, ties by table index: the rank of each symbol.
+	rank := func(syms []elf.Symbol) []int {
+		idx := make([]int, len(syms))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(i, j int) bool { return syms[idx[i]].Value < syms[idx[j]].Value })
+		return idx
+	}
+	ra, rb := rank(sa), rank(sb)
+	// A symbol changed places when its group of equal addresses, or the
+	// order of groups around it, changed: compare each symbol's
+	// predecessor group in both orders.
+	groupStart := func(syms []elf.Symbol, order []int) map[int]uint64 {
+		// For each symbol, the value of the nearest lower distinct
+		// address's first symbol index, as a stand-in for its neighbours.
+		out := map[int]uint64{}
+		for k, i := range order {
+			j := k - 1
+			for j >= 0 && syms[order[j]].Value == syms[i].Value {
+				j--
+			}
+			if j >= 0 {
+				out[i] = uint64(order[j])
+			} else {
+				out[i] = ^uint64(0)
+			}
+		}
+		return out
+	}
+	pa, pb := groupStart(sa, ra), groupStart(sb, rb)
+	for i := range sa {
+		if sa[i].Name == "" || pa[i] == pb[i] {
+			continue
+		}
+		if len(c.reordered) < 10 {
+			c.reordered = append(c.reordered, sa[i].Name)
+		}
+	}
+	for k, i := range ra {
+		if !kallsymsTables[sa[i].Name] {
+			continue
+		}
+		end := sa[i].Value + sa[i].Size
+		for j := k + 1; j < len(ra) && sa[i].Size == 0; j++ {
+			if v := sa[ra[j]].Value; v > sa[i].Value {
+				end = v
+				break
+			}
+		}
+		c.kallsyms = append(c.kallsyms, [2]uint64{sa[i].Value, end})
+	}
+	return c, nil
 }
 
 // ntGNUBuildID is the note type of a GNU build-id (elf.h NT_GNU_BUILD_ID).
