@@ -48,9 +48,18 @@ func CheckSorted(spec *btf.Spec) (anonymous int, err error) {
 // FuncNames returns the names of the blob's own FUNCs.
 func FuncNames(spec *btf.Spec) map[string]bool {
 	out := map[string]bool{}
+	for n := range FuncCounts(spec) {
+		out[n] = true
+	}
+	return out
+}
+
+// FuncCounts counts the blob's own FUNCs by name.
+func FuncCounts(spec *btf.Spec) map[string]int {
+	out := map[string]int{}
 	for i := range spec.Types {
 		if spec.Types[i].Kind() == btf.KindFunc {
-			out[spec.Name(&spec.Types[i])] = true
+			out[spec.Name(&spec.Types[i])]++
 		}
 	}
 	return out

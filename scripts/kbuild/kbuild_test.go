@@ -495,9 +495,11 @@ func checkBoot(t *testing.T, series string, plain, wrap *Variant) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inPlain, inWrap := FuncNames(vp), FuncNames(vw)
-	// A removed vmlinux function the plain kernel can attach to: one with
-	// an ftrace call site (in __mcount_loc), in the plain BTF only.
+	inPlain, inWrap := FuncCounts(vp), FuncNames(vw)
+	// A removed vmlinux function the plain kernel can attach to: one FUNC
+	// of that name in the plain BTF, one function symbol, with an ftrace
+	// call site in .text (fentry attaches by name, and refuses a name that
+	// is ambiguous).
 	traceable, err := ftraced(plain.Vmlinux)
 	if err != nil {
 		t.Fatal(err)
@@ -508,7 +510,7 @@ func checkBoot(t *testing.T, series string, plain, wrap *Variant) {
 		t.Fatal("no wrapper report for the vmlinux")
 	}
 	for _, f := range tmp.Removed {
-		if inPlain[f] && !inWrap[f] && traceable[f] {
+		if inPlain[f] == 1 && !inWrap[f] && traceable[f] {
 			removedVmlinux = f
 			break
 		}
@@ -570,7 +572,14 @@ func checkBoot(t *testing.T, series string, plain, wrap *Variant) {
 			t.Errorf("%s: %d modules loaded of %d", kind, len(loaded), len(mods))
 		}
 		t.Logf("%s: modules loaded with BTF: %s", kind, strings.Join(loaded, " "))
+		resolved := ""
 		for _, l := range res.BTFErrors {
+			// The external module's init says it found its BTF IDs
+			// resolved (it fails to load otherwise).
+			if strings.HasPrefix(l, "btffilter_kbuild: loaded, BTF IDs ") {
+				resolved = l
+				continue
+			}
 			// The probe collects every line that mentions "btf", which
 			// the names of this build (btffilter@kbuild, the module)
 			// do too.
@@ -579,6 +588,10 @@ func checkBoot(t *testing.T, series string, plain, wrap *Variant) {
 				t.Errorf("%s: kernel log: %s", kind, l)
 			}
 		}
+		if resolved == "" {
+			t.Errorf("%s: the external module did not report its resolved BTF IDs", kind)
+		}
+		t.Logf("%s: %s", kind, resolved)
 		for _, target := range targets {
 			got := res.Fentry[target]
 			t.Logf("%s: fentry %s: %s", kind, target, got)
@@ -601,7 +614,8 @@ func checkBoot(t *testing.T, series string, plain, wrap *Variant) {
 	}
 }
 
-// ftraced returns the functions of a vmlinux that have an ftrace call site:
+// ftraced returns the functions of a vmlinux that have an ftrace call site
+// and are the only function symbol of their name:
 // a function whose address is in the mcount table, which the linker script
 // puts between __start_mcount_loc and __stop_mcount_loc (inside an init
 // data section).
@@ -644,10 +658,17 @@ func ftraced(path string) (map[string]bool, error) {
 	for off := 0; off+8 <= len(data); off += 8 {
 		sites[f.ByteOrder.Uint64(data[off:])] = true
 	}
+	count := map[string]int{}
+	for _, s := range syms {
+		if elf.ST_TYPE(s.Info) == elf.STT_FUNC {
+			count[s.Name]++
+		}
+	}
 	out := map[string]bool{}
 	for _, s := range syms {
-		// .text only: .init.text is freed once the kernel has booted.
-		if elf.ST_TYPE(s.Info) != elf.STT_FUNC || s.Size == 0 || int(s.Section) >= len(f.Sections) || f.Sections[s.Section].Name != ".text" {
+		// One symbol of the name, in .text: .init.text is freed once the
+		// kernel has booted.
+		if elf.ST_TYPE(s.Info) != elf.STT_FUNC || s.Size == 0 || count[s.Name] != 1 || int(s.Section) >= len(f.Sections) || f.Sections[s.Section].Name != ".text" {
 			continue
 		}
 		// The call site is the first instruction (x86 -mfentry), or the
