@@ -162,8 +162,13 @@ func checkReport(t *testing.T, wrap *Variant) {
 		t.Fatalf("no summary line for %s; the wrapper's lines: %v", filepath.Base(wrap.Tmp), SortedKeys(files))
 	}
 	t.Logf("vmlinux: %s", tmp.Summary)
-	if tmp.RemovedCount == 0 || len(tmp.Removed) != tmp.RemovedCount {
+	if len(tmp.Removed) != tmp.RemovedCount {
 		t.Errorf("vmlinux: %d functions removed, %d -v lines", tmp.RemovedCount, len(tmp.Removed))
+	}
+	// pahole 1.24 encodes every function; the default rules have work
+	// there. pahole 1.32 skips on its own much of what they remove.
+	if tmp.RemovedCount == 0 && wrap.Info["pahole"] == "v1.24" {
+		t.Errorf("vmlinux: no function removed from pahole 1.24's BTF")
 	}
 	total := 0
 	for _, m := range wrap.ModuleNames() {
@@ -515,16 +520,22 @@ func checkBoot(t *testing.T, series string, plain, wrap *Variant) {
 			break
 		}
 	}
-	if removedVmlinux == "" {
-		t.Fatalf("none of the %d functions removed from the vmlinux is traceable in the plain kernel", len(tmp.Removed))
-	}
 	const kept = "do_sys_openat2"
 	if !inWrap[kept] {
 		t.Fatalf("%s is not in the wrapper build's BTF", kept)
 	}
 	mod := "btffilter_kbuild"
-	targets := []string{kept, removedVmlinux}
-	want := map[string]bool{kept: true, removedVmlinux: false}
+	targets := []string{kept}
+	want := map[string]bool{kept: true}
+	switch {
+	case removedVmlinux != "":
+		targets = append(targets, removedVmlinux)
+		want[removedVmlinux] = false
+	case len(tmp.Removed) > 0:
+		t.Fatalf("none of the %d functions removed from the vmlinux is traceable in the plain kernel", len(tmp.Removed))
+	default:
+		t.Logf("the wrapper removed no vmlinux function (pahole %s skipped them itself): the removed functions tried are the module's", wrap.Info["pahole"])
+	}
 	for _, f := range expect[series].kept {
 		if f == "btffilter_kbuild_kfunc" {
 			continue // a kfunc's attach is the verifier's business
@@ -605,7 +616,7 @@ func checkBoot(t *testing.T, series string, plain, wrap *Variant) {
 				t.Errorf("fentry %s: %q, want a not-found error", target, got)
 			}
 		}
-		if v == plain {
+		if v == plain && removedVmlinux != "" {
 			// The contrast: what the wrapper removed attaches here.
 			if got := res.Fentry[removedVmlinux]; got != "ok" {
 				t.Errorf("plain: fentry %s: %q, want ok", removedVmlinux, got)
