@@ -34,9 +34,11 @@ var expect = map[string]struct{ removed, kept []string }{
 	},
 }
 
-// boots are the builds whose kernels boot, plain (for contrast: the removed
-// functions attach there) and with the wrapper.
-var boots = map[string]bool{"6.1-bookworm": true, "6.1-sid-pahole": true, "7.2-sid": true}
+// boots are the builds whose kernels boot: with the wrapper, and, where
+// true, plain too, for contrast (the removed functions attach there). The
+// 6.1 plain kernel built with pahole 1.32 has no contrast of its own to
+// give: its vmlinux is the wrapper build's, byte for byte.
+var boots = map[string]bool{"6.1-bookworm": true, "6.1-sid-pahole": false, "7.2-sid": true}
 
 // tools builds the wrapper and the command reproducibly (-trimpath, no VCS
 // stamp): the same sources give the same wrapper hash, which keys the
@@ -107,8 +109,8 @@ func TestKbuild(t *testing.T) {
 					docMakeflags(t, wrap)
 				}
 			})
-			if boots[build] {
-				t.Run("boot", func(t *testing.T) { checkBoot(t, series, plain, wrap) })
+			if plainToo, ok := boots[build]; ok {
+				t.Run("boot", func(t *testing.T) { checkBoot(t, series, plain, wrap, plainToo) })
 			}
 		})
 	}
@@ -484,10 +486,10 @@ func sidChroot(t *testing.T) string {
 	return filepath.Join(root, "scripts", "sid-chroot.sh")
 }
 
-// checkBoot boots the plain and the wrapper kernel with every module and
-// tries fentry on a vmlinux function, a vmlinux function the wrapper
-// removed, and the external module's functions.
-func checkBoot(t *testing.T, series string, plain, wrap *Variant) {
+// checkBoot boots the wrapper kernel (and the plain one, with plainToo) with
+// every module and tries fentry on a vmlinux function, a vmlinux function
+// the wrapper removed, and the external module's functions.
+func checkBoot(t *testing.T, series string, plain, wrap *Variant, plainToo bool) {
 	files, _, err := WrapperReport(wrap.Log)
 	if err != nil {
 		t.Fatal(err)
@@ -547,7 +549,11 @@ func checkBoot(t *testing.T, series string, plain, wrap *Variant) {
 		targets = append(targets, mod+":"+f)
 		want[mod+":"+f] = false
 	}
-	for _, v := range []*Variant{plain, wrap} {
+	kernels := []*Variant{wrap}
+	if plainToo {
+		kernels = []*Variant{plain, wrap}
+	}
+	for _, v := range kernels {
 		var mods []string
 		for _, m := range v.ModuleNames() {
 			mods = append(mods, v.Modules[m])
