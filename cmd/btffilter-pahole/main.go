@@ -8,9 +8,6 @@
 // it. The filter's options come from BTFFILTER_FLAGS, never from pahole's
 // arguments; the real pahole is $BTFFILTER_PAHOLE, or the first pahole on
 // PATH that is not this program. It reports on stderr, one line per file.
-// It may not change what pahole is asked or prints, nor decide anything
-// the filter library does not: it reads pahole's command line and calls
-// filter.Run.
 package main
 
 import (
