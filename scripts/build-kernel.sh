@@ -150,6 +150,10 @@ cfgkey=$( {
 } | hash_of)
 treekey=$srckey$cfgkey
 top=$BF_CACHE/kbuild/$series
+mkdir -p "$top"
+# kbuild records the physical paths (make's working directory); M= and
+# every path given here must be the same ones.
+top=$(cd "$top" && pwd -P)
 tree=$top/tree
 obj=$tree/obj
 ext=$tree/extmod
