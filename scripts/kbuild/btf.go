@@ -8,7 +8,9 @@ import (
 )
 
 // LoadBTF decodes the BTF of path (an ELF file's .BTF, or a raw blob) on
-// base (nil for base BTF).
+// base (nil for base BTF). A module with a distilled base (.BTF.base, what
+// resolve_btfids --distill_base gives an external module) is decoded on
+// that instead.
 func LoadBTF(path string, base *btf.Spec) (*btf.Spec, error) {
 	f, err := elfio.Open(path)
 	if err != nil {
@@ -17,6 +19,15 @@ func LoadBTF(path string, base *btf.Spec) (*btf.Spec, error) {
 	raw, err := f.BTF()
 	if err != nil {
 		return nil, err
+	}
+	if f.Section(".BTF.base") != nil {
+		data, err := f.SectionData(".BTF.base")
+		if err != nil {
+			return nil, err
+		}
+		if base, err = btf.Decode(data, nil); err != nil {
+			return nil, elfio.InSection(path, ".BTF.base", err)
+		}
 	}
 	spec, err := btf.Decode(raw, base)
 	if err != nil {

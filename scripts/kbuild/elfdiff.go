@@ -199,17 +199,31 @@ func DiffELF(a, b string) (*ELFDiff, error) {
 			delete(d.MovedNames, dist)
 		}
 	}
+	// Sections pair by index when both files list the same names in the
+	// same order (a module may have two sections of one name), else by
+	// name.
+	same := len(fa.Sections) == len(fb.Sections)
+	for i := 0; same && i < len(fa.Sections); i++ {
+		same = fa.Sections[i].Name == fb.Sections[i].Name
+	}
 	byName := map[string]*elf.Section{}
 	for _, s := range fb.Sections {
-		byName[s.Name] = s
+		if byName[s.Name] == nil {
+			byName[s.Name] = s
+		}
 	}
-	for _, s := range fa.Sections {
+	for i, s := range fa.Sections {
 		t := byName[s.Name]
+		if same {
+			t = fb.Sections[i]
+		}
 		if t == nil {
 			d.Sections = append(d.Sections, SectionDiff{Name: s.Name, Header: []string{"missing in " + b}})
 			continue
 		}
-		delete(byName, s.Name)
+		if !same {
+			delete(byName, s.Name)
+		}
 		sd := SectionDiff{Name: s.Name}
 		for _, f := range []struct {
 			name string
@@ -239,7 +253,7 @@ func DiffELF(a, b string) (*ELFDiff, error) {
 		}
 	}
 	for _, s := range fb.Sections {
-		if byName[s.Name] != nil {
+		if !same && byName[s.Name] == s {
 			d.Sections = append(d.Sections, SectionDiff{Name: s.Name, Header: []string{"missing in " + a}})
 		}
 	}

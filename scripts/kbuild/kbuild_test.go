@@ -533,10 +533,12 @@ func checkBoot(t *testing.T, series string, plain, wrap *Variant, plainToo bool)
 	case removedVmlinux != "":
 		targets = append(targets, removedVmlinux)
 		want[removedVmlinux] = false
-	case len(tmp.Removed) > 0:
-		t.Fatalf("none of the %d functions removed from the vmlinux is traceable in the plain kernel", len(tmp.Removed))
+	case wrap.Info["pahole"] == "v1.24":
+		t.Fatalf("none of the %d functions removed from pahole 1.24's vmlinux BTF is traceable in the plain kernel", len(tmp.Removed))
 	default:
-		t.Logf("the wrapper removed no vmlinux function (pahole %s skipped them itself): the removed functions tried are the module's", wrap.Info["pahole"])
+		// pahole 1.32 skips most of what the rules remove; what is left
+		// may have no code of its own name (a clone) to attach to.
+		t.Logf("no function the wrapper removed from the vmlinux (%d: %s) is attachable in the plain kernel: the removed functions tried are the module's", len(tmp.Removed), strings.Join(tmp.Removed, " "))
 	}
 	for _, f := range expect[series].kept {
 		if f == "btffilter_kbuild_kfunc" {
