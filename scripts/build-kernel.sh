@@ -51,7 +51,7 @@ moddir=$repo/testdata/kbuild/module
 recorder=$here/kbuild/record-pahole
 
 usage() {
-	sed -n '8,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '8,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 

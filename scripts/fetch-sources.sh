@@ -95,7 +95,13 @@ trap '[[ -z $cleanup_dir ]] || rm -rf "$cleanup_dir"' EXIT
 series_list=("$@")
 ((${#series_list[@]} > 0)) || series_list=("${all_series[@]}")
 for s in "${series_list[@]}"; do
-	case $s in 6.1 | 7.2) ;; *) bf_die "unknown series $s (known: ${all_series[*]})" ;; esac
+	case $s in
+	6.1 | 7.2) ;;
+	*)
+		echo "fetch-sources.sh: unknown series $s (known: ${all_series[*]})" >&2
+		exit 2
+		;;
+	esac
 done
 mkdir -p "$sdir" "$debs"
 todo=()
