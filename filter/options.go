@@ -68,6 +68,15 @@ func (c *contradiction) Error() string        { return c.err.Error() }
 func (c *contradiction) Unwrap() error        { return c.err }
 func (c *contradiction) Is(target error) bool { return target == ErrContradiction }
 
+// Check reports what Run or Blob would refuse in j (unknown rules, bad
+// globs, an unknown architecture or kernel release, conflicting settings)
+// without reading anything, so that a caller can refuse a bad setting
+// before it starts other work.
+func (j Judging) Check() error {
+	_, err := j.compile()
+	return err
+}
+
 func (j *Judging) compile() (*judging, error) {
 	c, err := j.parse()
 	if err != nil {

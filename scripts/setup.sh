@@ -24,6 +24,8 @@ packages=(
 	# The manual page test renders the page; the durability test traces
 	# the sync calls.
 	man-db strace
+	# Kernel builds on the host (scripts/build-kernel.sh 6.1-*).
+	make bc bison flex libelf-dev libssl-dev kmod python3
 )
 
 [[ $(id -u) == 0 ]] || bf_die "run as root (apt-get install is needed)"

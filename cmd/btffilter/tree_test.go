@@ -281,7 +281,7 @@ func TestManPage(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("--man: exit %d", code)
 	}
-	fs := flags(&cli{}, os.Stderr)
+	fs, _, _ := flags(os.Stderr)
 	var names []string
 	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
 	sort.Strings(names)

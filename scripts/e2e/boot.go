@@ -35,6 +35,12 @@ type Boot struct {
 	// taints the kernel. Leave it false to see what a user would see.
 	StripSignature bool
 
+	// Reboot ends the guest with reboot -f instead of poweroff -f. A
+	// kernel without ACPI cannot power an x86 machine off (poweroff
+	// halts, and QEMU would wait for ever); a reset ends QEMU, which runs
+	// with -no-reboot.
+	Reboot bool
+
 	// Busybox is a static busybox for Arch; empty means
 	// $BTFFILTER_CACHE/busybox/ARCH/busybox, placed there by scripts/setup.sh.
 	Busybox string
@@ -118,7 +124,7 @@ func Run(ctx context.Context, b Boot) (*Result, error) {
 		return nil, err
 	}
 	initrd := filepath.Join(b.WorkDir, "initramfs-"+b.Arch+".cpio")
-	if err := writeInitramfs(initrd, busybox, probe, mods, b.Fentry); err != nil {
+	if err := writeInitramfs(initrd, busybox, probe, mods, b.Fentry, b.Reboot); err != nil {
 		return nil, err
 	}
 	kernel := b.Vmlinux

@@ -23,10 +23,11 @@ type guestModule struct {
 
 // initScript returns /init: mount the pseudo file systems, quiet the
 // console, insmod every module and print the result, run the probe, dump the
-// kernel log between markers, power off. Kernel messages are kept off the
+// kernel log between markers, power off (or, with reboot, reset: QEMU runs
+// with -no-reboot, so either ends it). Kernel messages are kept off the
 // console while the probe prints (printk level 1) so that they cannot split
 // a PROBE line; the full log is printed afterwards from dmesg.
-func initScript(mods []guestModule, btfNames, fentry []string) string {
+func initScript(mods []guestModule, btfNames, fentry []string, reboot bool) string {
 	var b strings.Builder
 	b.WriteString(`#!/bin/sh
 export PATH=/bin
@@ -58,14 +59,17 @@ ins() {
 echo "PROBE dmesg-begin"
 dmesg
 echo "PROBE end"
-poweroff -f
-reboot -f
 `)
+	if reboot {
+		b.WriteString("reboot -f\n")
+	} else {
+		b.WriteString("poweroff -f\nreboot -f\n")
+	}
 	return b.String()
 }
 
 // writeInitramfs writes the cpio archive to path.
-func writeInitramfs(path string, busybox, probe []byte, mods []guestModule, fentry []string) error {
+func writeInitramfs(path string, busybox, probe []byte, mods []guestModule, fentry []string, reboot bool) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -88,7 +92,7 @@ func writeInitramfs(path string, busybox, probe []byte, mods []guestModule, fent
 		c.File(strings.TrimPrefix(m.path, "/"), m.data, 0o644)
 		names = append(names, m.name)
 	}
-	c.File("init", []byte(initScript(mods, names, fentry)), 0o755)
+	c.File("init", []byte(initScript(mods, names, fentry, reboot)), 0o755)
 	if err := c.Close(); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
