@@ -2,6 +2,7 @@ package dedup
 
 import (
 	"fmt"
+	"slices"
 	"unsafe"
 
 	"github.com/btffilter/btffilter/filter/btf"
@@ -17,7 +18,11 @@ type Options struct {
 	// BaseMap moves a split spec onto a rewritten base while it is
 	// deduplicated: it maps the IDs of the spec's current base to those
 	// of Base, whose strings the result then uses (a string the new base
-	// lost is carried in the split string table). Base must be set.
+	// lost is carried in the split string table). A base type the new
+	// base lost that a kept type refers to (a FUNC_PROTO only removed
+	// FUNCs of the base used) is carried too: a copy is appended to the
+	// split types, after the input's own, and takes part in the
+	// deduplication. Base must be set.
 	BaseMap *btf.IDMap
 	// Remove lists own types of the spec (ascending or not) that the
 	// result leaves out; no kept type may refer to one. Compaction
@@ -76,6 +81,11 @@ type state struct {
 	budget      int  // types identical may still visit
 	inPlace     bool // Options.InPlace
 	moving      bool // references must be renumbered or checked for removed types
+	// carry are the old base IDs the new base lost that kept types refer
+	// to, ascending; their copies follow the input's own types in own.
+	carry []uint32
+	// nIn is the number of the input's own types.
+	nIn uint32
 }
 
 // typ returns the type with the given ID (ID 0 is void, kind 0).
@@ -142,14 +152,79 @@ func newState(s *btf.Spec, opts Options) (*state, error) {
 		d.bt = b.types
 		d.first = uint32(b.spec.NextID())
 	}
-	d.n = d.first + uint32(len(s.Types))
+	d.nIn = uint32(len(s.Types))
+	d.n = d.first + d.nIn
 	return d, nil
+}
+
+// carried finds the base types a split spec moving onto a rewritten base
+// must carry (Options.BaseMap): those the new base removed that a kept own
+// type refers to, or that such a type refers to in turn. A FUNC, DECL_TAG,
+// VAR or DATASEC of the base is never carried: a split spec does not refer
+// to those, and a copy would be a second object.
+func (d *state) carried(s *btf.Spec, remove []btf.TypeID) ([]uint32, error) {
+	if d.baseMap == nil {
+		return nil, nil
+	}
+	gone := map[btf.TypeID]bool{}
+	for _, id := range remove {
+		gone[id] = true
+	}
+	seen := map[uint32]bool{}
+	var work []uint32
+	var err error
+	var from uint32
+	visit := func(p *uint32) {
+		ref := *p
+		if err != nil || ref == 0 || ref >= d.inFirst || seen[ref] {
+			return
+		}
+		if _, ok := d.baseMap.Lookup(btf.TypeID(ref)); ok {
+			return
+		}
+		bt, e := s.Base.Type(btf.TypeID(ref))
+		if e != nil {
+			err = fmt.Errorf("dedup: kept type [%d] refers to base type [%d]: %w", from, ref, e)
+			return
+		}
+		switch bt.Kind() {
+		case btf.KindFunc, btf.KindDeclTag, btf.KindVar, btf.KindDatasec:
+			err = fmt.Errorf("dedup: kept type [%d] refers to base type [%d] %v, which the new base removed", from, ref, bt.Kind())
+			return
+		}
+		seen[ref] = true
+		work = append(work, ref)
+	}
+	for i := range s.Types {
+		from = d.inFirst + uint32(i)
+		if !gone[btf.TypeID(from)] && wellFormed(&s.Types[i]) {
+			t := s.Types[i] // a copy: the visit only reads, the input stays as it is
+			t.VisitTypeIDs(visit)
+		}
+	}
+	for k := 0; k < len(work) && err == nil; k++ {
+		from = work[k]
+		bt, _ := s.Base.Type(btf.TypeID(work[k]))
+		t := bt.Clone()
+		t.VisitTypeIDs(visit)
+	}
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(work)
+	return work, nil
 }
 
 // inputID is the input's ID of own type id (IDs in errors are the input's).
 func (d *state) inputID(id uint32) uint32 { return id - d.first + d.inFirst }
 
 func (d *state) run(s *btf.Spec, remove []btf.TypeID, upTo int) error {
+	carry, err := d.carried(s, remove)
+	if err != nil {
+		return err
+	}
+	d.carry = carry
+	d.n += uint32(len(carry))
 	d.mp = make([]uint32, d.n)
 	for id := uint32(1); id < d.first; id++ {
 		d.mp[id] = id // the base is canonical
@@ -245,6 +320,16 @@ func (d *state) copyOwn(s *btf.Spec) error {
 		}
 	}
 	inEnd := d.inFirst + uint32(len(d.own))
+	// The carried base types follow the input's own (carried).
+	carryAt := make(map[uint32]uint32, len(d.carry))
+	for k, ref := range d.carry {
+		bt, err := s.Base.Type(btf.TypeID(ref))
+		if err != nil {
+			return fmt.Errorf("dedup: carried base type [%d]: %w", ref, err)
+		}
+		carryAt[ref] = d.first + d.nIn + uint32(k)
+		d.own = append(d.own, bt.Clone())
+	}
 	// move puts a reference of kept type id (the input's ID) into the
 	// result's numbering, failing on a reference to a removed type. It is
 	// made once: a callback made per type would cost an allocation each.
@@ -263,6 +348,10 @@ func (d *state) copyOwn(s *btf.Spec) error {
 		case d.baseMap != nil:
 			n, ok := d.baseMap.Lookup(btf.TypeID(ref))
 			if !ok {
+				if c, carried := carryAt[ref]; carried {
+					*p = c
+					return
+				}
 				err = fmt.Errorf("dedup: kept type [%d] refers to base type [%d], which the new base removed", id, ref)
 			}
 			*p = uint32(n)
@@ -271,6 +360,9 @@ func (d *state) copyOwn(s *btf.Spec) error {
 	for i := range d.own {
 		t := &d.own[i]
 		id = d.inFirst + uint32(i)
+		if uint32(i) >= d.nIn {
+			id = d.carry[uint32(i)-d.nIn] // named by its base ID
+		}
 		if !wellFormed(t) {
 			return fmt.Errorf("dedup: type [%d] %v: vlen %d does not match its %d extra words", id, t.Kind(), t.Vlen(), len(t.Extra))
 		}
@@ -449,10 +541,18 @@ func (d *state) compact(s *btf.Spec, strs []byte) (*Result, error) {
 		}
 		d.mp[id] = n
 	}
-	// btf.TypeID is a uint32, so the map can use mp's memory as it is.
+	// btf.TypeID is a uint32, so the map can use mp's memory as it is; it
+	// covers the input's own types, the carried ones come through Carrying.
 	var to []btf.TypeID
-	if d.n > d.first {
-		to = unsafe.Slice((*btf.TypeID)(unsafe.Pointer(&d.mp[d.first])), d.n-d.first)
+	if d.nIn > 0 {
+		to = unsafe.Slice((*btf.TypeID)(unsafe.Pointer(&d.mp[d.first])), d.nIn)
+	}
+	var carried map[btf.TypeID]btf.TypeID
+	for k, ref := range d.carry {
+		if carried == nil {
+			carried = make(map[btf.TypeID]btf.TypeID, len(d.carry))
+		}
+		carried[btf.TypeID(ref)] = btf.TypeID(d.mp[d.first+d.nIn+uint32(k)])
 	}
 	base := s.Base
 	if d.baseMap != nil {
@@ -461,7 +561,7 @@ func (d *state) compact(s *btf.Spec, strs []byte) (*Result, error) {
 	out := &btf.Spec{Order: s.Order, Header: s.Header, Types: types, Strings: strs, Layout: s.Layout, Base: base}
 	return &Result{
 		Spec:   out,
-		Map:    btf.NewIDMap(s.FirstID(), to, d.baseMap),
+		Map:    btf.NewIDMap(s.FirstID(), to, d.baseMap).Carrying(carried),
 		Merged: len(d.own) - int(kept) - removed,
 	}, nil
 }
