@@ -7,7 +7,7 @@
 //
 // Usage:
 //
-//	probe [-btf MODULE]... [-fentry-list FILE] [-gone-list FILE] [-abi-list FILE] [-keep] [FUNC | MODULE:FUNC]...
+//	probe [-btf MODULE]... [-fentry-list FILE] [-gone-list FILE] [-abi-list FILE] [-keep] [-gone-no-attach] [FUNC | MODULE:FUNC]...
 //
 // Output lines, in this order:
 //
@@ -16,7 +16,7 @@
 //	PROBE abi NAME ok|refused|error ...                  (see probeABI)
 //	PROBE fentry TARGET ok
 //	PROBE fentry TARGET err TEXT
-//	PROBE gone TARGET absent|present|nobtf ok|err TEXT   (-gone-list)
+//	PROBE gone TARGET absent|present|nobtf ok|err TEXT|skip (-gone-list)
 //	PROBE dmesg-btf-errors N
 //	PROBE dmesg TEXT            (N lines)
 //	PROBE done

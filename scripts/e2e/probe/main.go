@@ -32,6 +32,7 @@ func main() {
 	goneList := flag.String("gone-list", "", "check that the targets in `FILE` are gone from their BTF")
 	abiList := flag.String("abi-list", "", "run the ABI probe on the abiprobe functions in `FILE`")
 	flag.BoolVar(&keepLinks, "keep", false, "keep every link attached and power off from the probe (see keepLinks)")
+	goneNoAttach := flag.Bool("gone-no-attach", false, "with -gone-list, only look the targets up in BTF (a kernel without fentry)")
 	flag.Parse()
 
 	for _, m := range modules {
@@ -71,7 +72,7 @@ func main() {
 	}
 	phase("fentry")
 	if *goneList != "" {
-		if err := probeGone(*goneList, cache); err != nil {
+		if err := probeGone(*goneList, cache, *goneNoAttach); err != nil {
 			fmt.Printf("%s note gone-list %s\n", marker, oneLine(err.Error()))
 		}
 	}
