@@ -23,6 +23,9 @@ packages=(
 	make gcc-12 libelf1
 	# Used by the benchmark scripts.
 	time
+	# The manual page test renders the page; the durability test traces
+	# the sync calls.
+	man-db strace
 )
 
 [[ $(id -u) == 0 ]] || bf_die "run as root (apt-get install is needed)"

@@ -3,7 +3,8 @@
 # installs the tools and fetches the real Debian kernels and their headers
 # (idempotent, cached outside the repository), checks formatting, vet and
 # staticcheck, then runs every Go test, including the real-kernel and QEMU
-# ones; TestBootDefaultRules last and verbose, for its tables.
+# ones (TestBootDefaultRules last and verbose, for its tables), and every
+# benchmark once.
 #
 # Usage: scripts/test.sh [go test flags...]   e.g. scripts/test.sh -run Drop
 set -euo pipefail
@@ -30,6 +31,10 @@ if (($# > 0)); then
 	exit
 fi
 go test -count=1 -timeout 60m -skip '^TestBootDefaultRules$' ./...
+# Every benchmark once, so that none rots (the whole-pipeline ones check
+# what they produced). Figures worth reading come from scripts/bench.
+echo "== go test -bench (once each)"
+go test -count=1 -timeout 30m -run '^$' -bench . -benchtime=1x ./...
 # Verbose, so that the per-kernel tables and the ABI probe's verdicts show.
 echo "== default rules on real kernels, and the ABI probe (scripts/e2e)"
 go test -count=1 -timeout 40m -v -run '^TestBootDefaultRules$' ./scripts/e2e

@@ -11,23 +11,12 @@ type IDMap struct {
 	first TypeID
 	to    []TypeID // to[i] is the new ID of first+i; 0 when removed
 	Base  *IDMap
-	// carried sends base IDs the rewritten base lost to the copies the
-	// rewritten split spec carries of them; they take precedence over Base.
-	carried map[TypeID]TypeID
 }
 
 // NewIDMap returns the map that sends first+i to to[i] (0: removed) and IDs
 // below first through base (unchanged when base is nil). It takes to over.
 func NewIDMap(first TypeID, to []TypeID, base *IDMap) *IDMap {
 	return &IDMap{first: first, to: to, Base: base}
-}
-
-// Carrying returns m, which now also sends each base ID of carried (the
-// input's base IDs below first, which its new base removed) to the copy of
-// that type the new split spec carries. It takes carried over.
-func (m *IDMap) Carrying(carried map[TypeID]TypeID) *IDMap {
-	m.carried = carried
-	return m
 }
 
 // Lookup returns the new ID of old, and false when old was removed or is not
@@ -40,9 +29,6 @@ func (m *IDMap) Lookup(old TypeID) (TypeID, bool) {
 		return old, true
 	}
 	if old < m.first {
-		if n, ok := m.carried[old]; ok {
-			return n, true
-		}
 		return m.Base.Lookup(old)
 	}
 	i := int(old - m.first)
@@ -55,9 +41,6 @@ func (m *IDMap) Lookup(old TypeID) (TypeID, bool) {
 // Identity reports whether the map changes no ID, its base's included.
 func (m *IDMap) Identity() bool {
 	for m != nil {
-		if len(m.carried) > 0 {
-			return false
-		}
 		for i, n := range m.to {
 			if n != m.first+TypeID(i) {
 				return false

@@ -2,7 +2,6 @@ package dedup
 
 import (
 	"fmt"
-	"slices"
 	"unsafe"
 
 	"github.com/btffilter/btffilter/filter/btf"
@@ -18,11 +17,7 @@ type Options struct {
 	// BaseMap moves a split spec onto a rewritten base while it is
 	// deduplicated: it maps the IDs of the spec's current base to those
 	// of Base, whose strings the result then uses (a string the new base
-	// lost is carried in the split string table). A base type the new
-	// base lost that a kept type refers to (a FUNC_PROTO only removed
-	// FUNCs of the base used) is carried too: a copy is appended to the
-	// split types, after the input's own, and takes part in the
-	// deduplication. Base must be set.
+	// lost is carried in the split string table). Base must be set.
 	BaseMap *btf.IDMap
 	// Remove lists own types of the spec (ascending or not) that the
 	// result leaves out; no kept type may refer to one. Compaction
@@ -49,8 +44,11 @@ type Result struct {
 	// merged type to its representative's new ID, a removed type to
 	// nothing, base IDs to themselves or through Options.BaseMap.
 	Map *btf.IDMap
-	// Merged is the number of input types that were merged away.
+	// Merged is the number of types that were merged away.
 	Merged int
+	// Adopted is the number of old base types copied into the split
+	// types because the new base no longer has them (Options.BaseMap).
+	Adopted int
 }
 
 // Map values that are not type IDs (libbpf's BTF_UNPROCESSED_ID and
@@ -78,14 +76,10 @@ type state struct {
 	void        btf.Type   // the type of ID 0
 	adjustCanon bool       // the current walk would need to change a base type
 	result      *Result
+	adopted     int  // old base types copied into the split types
 	budget      int  // types identical may still visit
 	inPlace     bool // Options.InPlace
 	moving      bool // references must be renumbered or checked for removed types
-	// carry are the old base IDs the new base lost that kept types refer
-	// to, ascending; their copies follow the input's own types in own.
-	carry []uint32
-	// nIn is the number of the input's own types.
-	nIn uint32
 }
 
 // typ returns the type with the given ID (ID 0 is void, kind 0).
@@ -152,92 +146,36 @@ func newState(s *btf.Spec, opts Options) (*state, error) {
 		d.bt = b.types
 		d.first = uint32(b.spec.NextID())
 	}
-	d.nIn = uint32(len(s.Types))
-	d.n = d.first + d.nIn
 	return d, nil
-}
-
-// carried finds the base types a split spec moving onto a rewritten base
-// must carry (Options.BaseMap): those the new base removed that a kept own
-// type refers to, or that such a type refers to in turn. A FUNC, DECL_TAG,
-// VAR or DATASEC of the base is never carried: a split spec does not refer
-// to those, and a copy would be a second object.
-func (d *state) carried(s *btf.Spec, remove []btf.TypeID) ([]uint32, error) {
-	if d.baseMap == nil {
-		return nil, nil
-	}
-	gone := map[btf.TypeID]bool{}
-	for _, id := range remove {
-		gone[id] = true
-	}
-	seen := map[uint32]bool{}
-	var work []uint32
-	var err error
-	var from uint32
-	visit := func(p *uint32) {
-		ref := *p
-		if err != nil || ref == 0 || ref >= d.inFirst || seen[ref] {
-			return
-		}
-		if _, ok := d.baseMap.Lookup(btf.TypeID(ref)); ok {
-			return
-		}
-		bt, e := s.Base.Type(btf.TypeID(ref))
-		if e != nil {
-			err = fmt.Errorf("dedup: kept type [%d] refers to base type [%d]: %w", from, ref, e)
-			return
-		}
-		switch bt.Kind() {
-		case btf.KindFunc, btf.KindDeclTag, btf.KindVar, btf.KindDatasec:
-			err = fmt.Errorf("dedup: kept type [%d] refers to base type [%d] %v, which the new base removed", from, ref, bt.Kind())
-			return
-		}
-		seen[ref] = true
-		work = append(work, ref)
-	}
-	for i := range s.Types {
-		from = d.inFirst + uint32(i)
-		if !gone[btf.TypeID(from)] && wellFormed(&s.Types[i]) {
-			t := s.Types[i] // a copy: the visit only reads, the input stays as it is
-			t.VisitTypeIDs(visit)
-		}
-	}
-	for k := 0; k < len(work) && err == nil; k++ {
-		from = work[k]
-		bt, _ := s.Base.Type(btf.TypeID(work[k]))
-		t := bt.Clone()
-		t.VisitTypeIDs(visit)
-	}
-	if err != nil {
-		return nil, err
-	}
-	slices.Sort(work)
-	return work, nil
 }
 
 // inputID is the input's ID of own type id (IDs in errors are the input's).
 func (d *state) inputID(id uint32) uint32 { return id - d.first + d.inFirst }
 
 func (d *state) run(s *btf.Spec, remove []btf.TypeID, upTo int) error {
-	carry, err := d.carried(s, remove)
-	if err != nil {
+	var gone []bool // own index -> removed
+	if len(remove) > 0 {
+		gone = make([]bool, len(s.Types))
+		for _, id := range remove {
+			if id < btf.TypeID(d.inFirst) || id >= s.NextID() {
+				return fmt.Errorf("dedup: type [%d] to remove is not a type of this BTF", id)
+			}
+			gone[uint32(id)-d.inFirst] = true
+		}
+	}
+	d.moving = len(remove) > 0 || d.baseMap != nil || d.first != d.inFirst
+	if err := d.copyOwn(s, gone); err != nil {
 		return err
 	}
-	d.carry = carry
-	d.n += uint32(len(carry))
+	d.n = d.first + uint32(len(d.own))
 	d.mp = make([]uint32, d.n)
 	for id := uint32(1); id < d.first; id++ {
 		d.mp[id] = id // the base is canonical
 	}
-	for _, id := range remove {
-		if id < btf.TypeID(d.inFirst) || id >= s.NextID() {
-			return fmt.Errorf("dedup: type [%d] to remove is not a type of this BTF", id)
+	for i, g := range gone {
+		if g {
+			d.mp[d.first+uint32(i)] = removedID
 		}
-		d.mp[uint32(id)-d.inFirst+d.first] = removedID
-	}
-	d.moving = len(remove) > 0 || d.baseMap != nil || d.first != d.inFirst
-	if err := d.copyOwn(s); err != nil {
-		return err
 	}
 	d.hypot = make([]uint32, d.n)
 	for i := range d.hypot {
@@ -289,12 +227,20 @@ func (d *state) removed(id uint32) bool { return d.mp[id] == removedID }
 
 // copyOwn copies s's types into one private array and one slab of extra
 // words (with Options.InPlace it takes s's own, see there), and checks that
-// every referenced ID exists and is kept, so that the passes can index
-// without checks. References are moved into the result's numbering on the
-// way: own IDs by the shift onto the new base, base IDs through the base
-// map. The copy is what the passes rewrite, and its kept types become the
-// output, so it is made once and nothing else is.
-func (d *state) copyOwn(s *btf.Spec) error {
+// every referenced ID exists and is kept (gone marks the removed ones by
+// own index), so that the passes can index without checks. References are
+// moved into the result's numbering on the way: own IDs by the shift onto
+// the new base, base IDs through the base map. The copy is what the passes
+// rewrite, and its kept types become the output, so it is made once and
+// nothing else is.
+//
+// A kept type may refer to an old base type the new base no longer has: a
+// FUNC_PROTO that only the base's removed FUNCs used, which a module's
+// function pointer still names. Such a type is adopted: a copy of it (and,
+// the same way, of what it refers to that the new base lost) is appended to
+// the split types, so the module keeps describing what it describes while
+// the new base stays what it is whatever modules it serves.
+func (d *state) copyOwn(s *btf.Spec, gone []bool) error {
 	if d.inPlace {
 		d.own = s.Types
 	} else {
@@ -320,16 +266,9 @@ func (d *state) copyOwn(s *btf.Spec) error {
 		}
 	}
 	inEnd := d.inFirst + uint32(len(d.own))
-	// The carried base types follow the input's own (carried).
-	carryAt := make(map[uint32]uint32, len(d.carry))
-	for k, ref := range d.carry {
-		bt, err := s.Base.Type(btf.TypeID(ref))
-		if err != nil {
-			return fmt.Errorf("dedup: carried base type [%d]: %w", ref, err)
-		}
-		carryAt[ref] = d.first + d.nIn + uint32(k)
-		d.own = append(d.own, bt.Clone())
-	}
+	own := len(d.own)
+	adopted := map[uint32]uint32{} // old base ID -> its copy's ID
+	var pending []btf.Type         // adopted while one type is visited
 	// move puts a reference of kept type id (the input's ID) into the
 	// result's numbering, failing on a reference to a removed type. It is
 	// made once: a callback made per type would cost an allocation each.
@@ -341,41 +280,58 @@ func (d *state) copyOwn(s *btf.Spec) error {
 		case err != nil || ref == 0:
 		case ref >= d.inFirst:
 			n := ref - d.inFirst + d.first
-			if d.removed(n) {
+			if gone != nil && gone[ref-d.inFirst] {
 				err = fmt.Errorf("dedup: kept type [%d] refers to removed type [%d]", id, ref)
 			}
 			*p = n
 		case d.baseMap != nil:
 			n, ok := d.baseMap.Lookup(btf.TypeID(ref))
-			if !ok {
-				if c, carried := carryAt[ref]; carried {
-					*p = c
+			if ok {
+				*p = uint32(n)
+				return
+			}
+			c, done := adopted[ref]
+			if !done {
+				t, e := s.Base.Type(btf.TypeID(ref))
+				if e != nil || t == nil {
+					err = fmt.Errorf("dedup: kept type [%d] refers to base type [%d], which the old base does not have", id, ref)
 					return
 				}
-				err = fmt.Errorf("dedup: kept type [%d] refers to base type [%d], which the new base removed", id, ref)
+				c = d.first + uint32(len(d.own)+len(pending))
+				adopted[ref] = c
+				// Its references are moved when the loop below
+				// reaches it.
+				pending = append(pending, t.Clone())
 			}
-			*p = uint32(n)
+			*p = c
 		}
 	}
-	for i := range d.own {
+	for i := 0; i < len(d.own); i++ {
 		t := &d.own[i]
 		id = d.inFirst + uint32(i)
-		if uint32(i) >= d.nIn {
-			id = d.carry[uint32(i)-d.nIn] // named by its base ID
+		if i < own {
+			if !wellFormed(t) {
+				return fmt.Errorf("dedup: type [%d] %v: vlen %d does not match its %d extra words", id, t.Kind(), t.Vlen(), len(t.Extra))
+			}
+			if bad := maxRef(t); bad >= inEnd {
+				return fmt.Errorf("dedup: type [%d] %v refers to type %d, past the last type %d", id, t.Kind(), bad, inEnd-1)
+			}
+		} else if !wellFormed(t) || maxRef(t) >= d.inFirst {
+			return fmt.Errorf("dedup: adopted base type %v is malformed", t.Kind())
 		}
-		if !wellFormed(t) {
-			return fmt.Errorf("dedup: type [%d] %v: vlen %d does not match its %d extra words", id, t.Kind(), t.Vlen(), len(t.Extra))
-		}
-		if bad := maxRef(t); bad >= inEnd {
-			return fmt.Errorf("dedup: type [%d] %v refers to type %d, past the last type %d", id, t.Kind(), bad, inEnd-1)
-		}
-		if d.moving && !d.removed(d.first+uint32(i)) {
+		if d.moving && (gone == nil || i >= own || !gone[i]) {
 			t.VisitTypeIDs(move)
 			if err != nil {
 				return err
 			}
+			if len(pending) > 0 {
+				// Appended only now: t points into d.own.
+				d.own = append(d.own[:len(d.own):len(d.own)], pending...)
+				pending = pending[:0]
+			}
 		}
 	}
+	d.adopted = len(d.own) - own
 	return nil
 }
 
@@ -541,18 +497,11 @@ func (d *state) compact(s *btf.Spec, strs []byte) (*Result, error) {
 		}
 		d.mp[id] = n
 	}
-	// btf.TypeID is a uint32, so the map can use mp's memory as it is; it
-	// covers the input's own types, the carried ones come through Carrying.
+	// btf.TypeID is a uint32, so the map can use mp's memory as it is;
+	// it covers the input's types, not the adopted ones.
 	var to []btf.TypeID
-	if d.nIn > 0 {
-		to = unsafe.Slice((*btf.TypeID)(unsafe.Pointer(&d.mp[d.first])), d.nIn)
-	}
-	var carried map[btf.TypeID]btf.TypeID
-	for k, ref := range d.carry {
-		if carried == nil {
-			carried = make(map[btf.TypeID]btf.TypeID, len(d.carry))
-		}
-		carried[btf.TypeID(ref)] = btf.TypeID(d.mp[d.first+d.nIn+uint32(k)])
+	if n := d.n - d.first - uint32(d.adopted); n > 0 {
+		to = unsafe.Slice((*btf.TypeID)(unsafe.Pointer(&d.mp[d.first])), n)
 	}
 	base := s.Base
 	if d.baseMap != nil {
@@ -560,8 +509,9 @@ func (d *state) compact(s *btf.Spec, strs []byte) (*Result, error) {
 	}
 	out := &btf.Spec{Order: s.Order, Header: s.Header, Types: types, Strings: strs, Layout: s.Layout, Base: base}
 	return &Result{
-		Spec:   out,
-		Map:    btf.NewIDMap(s.FirstID(), to, d.baseMap).Carrying(carried),
-		Merged: len(d.own) - int(kept) - removed,
+		Spec:    out,
+		Map:     btf.NewIDMap(s.FirstID(), to, d.baseMap),
+		Merged:  len(d.own) - int(kept) - removed,
+		Adopted: d.adopted,
 	}, nil
 }

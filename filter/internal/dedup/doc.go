@@ -72,12 +72,8 @@
 // onto a rewritten base: before the passes, references to the old base go
 // through the map and own IDs shift to follow the new base's last ID, and
 // the string pass finds base names again by content in the new base
-// (carrying a name the new base lost in the split string table). A base
-// type the new base lost that a kept type still refers to (a vmlinux
-// FUNC_PROTO that only removed vmlinux FUNCs used, shared by a module's
-// function) is carried the same way: a copy follows the split spec's own
-// types, and the ID map sends the old base ID to it. The passes then see
-// only the result's numbering.
+// (carrying a name the new base lost in the split string table). The
+// passes then see only the result's numbering.
 //
 // # Memory
 //

@@ -3,7 +3,6 @@ package dedup
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/btffilter/btffilter/filter/btf"
@@ -261,78 +260,61 @@ func TestBaseStringCopied(t *testing.T) {
 	checkKept(t, mod, nil, mres)
 }
 
-// TestBaseTypeCarried gives the module a FUNC whose FUNC_PROTO is a base
-// FUNC_PROTO that only a removed base FUNC used, as a module's function can
-// share its prototype with a vmlinux function: the new base lost that
-// FUNC_PROTO, so the module must carry a copy, and the module's map must
-// send the old base ID to it.
-func TestBaseTypeCarried(t *testing.T) {
-	for _, dir := range []string{"x86_64/gcc", "aarch64/clang"} {
-		t.Run(dir, func(t *testing.T) {
-			base := btftest.Load(t, "../../../testdata/"+dir+"/base.btf", nil)
-			mod := btftest.Load(t, "../../../testdata/"+dir+"/module.btf", base)
-			id := funcID(t, base, "packed_first")
-			proto := btf.TypeID(base.Types[id-1].SizeType)
-			removed, err := prune.Mark(base, []btf.TypeID{id}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Contains(removed, proto) {
-				t.Fatalf("the base keeps packed_first's FUNC_PROTO [%d]: the case shows nothing", proto)
-			}
-			// A second module FUNC of the name of the module's first, on
-			// the base's FUNC_PROTO.
-			name := mod.Types[funcID(t, mod, "mod_flush")-mod.FirstID()].NameOff
-			mod.Types = append(mod.Types, btf.Type{NameOff: name, Info: uint32(btf.KindFunc) << 24, SizeType: uint32(proto)})
-			modFunc := mod.NextID() - 1
-			bres, err := Dedup(base, Options{Remove: removed})
-			if err != nil {
-				t.Fatal(err)
-			}
-			cb, err := check.Blob(bres.Spec.Encode())
-			if err != nil {
-				t.Fatal(err)
-			}
-			nb, err := NewBase(bres.Spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, ok := bres.Map.Lookup(proto); ok {
-				t.Fatalf("the new base still has FUNC_PROTO [%d]", proto)
-			}
-			mres, err := Dedup(mod, Options{Base: nb, BaseMap: bres.Map})
-			if err != nil {
-				t.Fatal(err)
-			}
-			copyID, ok := mres.Map.Lookup(proto)
-			if !ok || copyID < mres.Spec.FirstID() {
-				t.Fatalf("base FUNC_PROTO [%d] maps to %d (%v), want a type of the module", proto, copyID, ok)
-			}
-			cp, err := mres.Spec.Type(copyID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := sameType(base, &base.Types[proto-1], mres.Spec, cp, mres.Map); err != nil {
-				t.Errorf("carried copy [%d] of [%d]: %v", copyID, proto, err)
-			}
-			nf, ok := mres.Map.Lookup(modFunc)
-			if !ok {
-				t.Fatalf("module FUNC [%d] removed", modFunc)
-			}
-			if f, _ := mres.Spec.Type(nf); f.SizeType != uint32(copyID) {
-				t.Errorf("module FUNC [%d] points to [%d], want the copy [%d]", nf, f.SizeType, copyID)
-			}
-			if _, err := check.Split(mres.Spec.Encode(), cb); err != nil {
-				t.Fatal(err)
-			}
-			if err := mres.Spec.CheckBaseFit(); err != nil {
-				t.Fatal(err)
-			}
-			// Before carrying, this was the error.
-			mod.Types = append(mod.Types, btf.Type{NameOff: name, Info: uint32(btf.KindDeclTag) << 24, SizeType: uint32(id), Extra: []uint32{^uint32(0)}})
-			if _, err := Dedup(mod, Options{Base: nb, BaseMap: bres.Map}); err == nil || !strings.Contains(err.Error(), "which the new base removed") {
-				t.Fatalf("a DECL_TAG on a removed base FUNC: error %v, want one saying the new base removed it", err)
-			}
-		})
+// TestAdoptRemovedBaseType: a module's function pointer names a base
+// FUNC_PROTO that only a removed base FUNC used, so the new base drops it.
+// Moving the module onto the new base adopts a copy of the prototype: the
+// module grows by that one type, its pointer points at the copy, and the
+// result loads on the new base.
+func TestAdoptRemovedBaseType(t *testing.T) {
+	base := btftest.Load(t, "../../../testdata/x86_64/gcc/base.btf", nil)
+	mod := btftest.Load(t, "../../../testdata/x86_64/gcc/module.btf", base)
+	fn := funcID(t, base, "wide_middle")
+	proto := btf.TypeID(base.Types[fn-1].SizeType)
+	removed, err := prune.Mark(base, []btf.TypeID{fn}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(removed, proto) {
+		t.Fatalf("wide_middle's prototype [%d] is used elsewhere in the fixture; the test needs one only it uses", proto)
+	}
+	ptr := mod.NextID()
+	mod.Types = append(mod.Types, btf.Type{Info: uint32(btf.KindPtr) << 24, SizeType: uint32(proto)})
+	bres, err := Dedup(base, Options{Remove: removed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := check.Blob(bres.Spec.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb, err := NewBase(bres.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mres, err := Dedup(mod, Options{Base: nb, BaseMap: bres.Map})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mres.Adopted != 1 || len(mres.Spec.Types) != len(mod.Types)+1 {
+		t.Fatalf("adopted %d, %d types from %d; want 1 adopted and one type more", mres.Adopted, len(mres.Spec.Types), len(mod.Types))
+	}
+	if _, err := check.Split(mres.Spec.Encode(), cb); err != nil {
+		t.Fatal(err)
+	}
+	np, ok := mres.Map.Lookup(ptr)
+	if !ok {
+		t.Fatal("the pointer is gone")
+	}
+	pt, _ := mres.Spec.Type(np)
+	copyID := btf.TypeID(pt.SizeType)
+	ct, err := mres.Spec.Type(copyID)
+	if err != nil || ct.Kind() != btf.KindFuncProto || copyID < mres.Spec.FirstID() {
+		t.Fatalf("the pointer points at [%d] %v (%v), want the module's copy of the prototype", copyID, ct, err)
+	}
+	// The copy reads as the old prototype: same return and parameters,
+	// each mapped onto the new base.
+	old := base.Types[proto-1]
+	if err := sameType(base, &old, mres.Spec, ct, bres.Map); err != nil {
+		t.Fatalf("the copy differs from the base's prototype: %v", err)
 	}
 }
