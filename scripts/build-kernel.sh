@@ -173,10 +173,13 @@ if [[ -n $wrapper ]]; then
 			mv "${pair#*:}.tmp" "${pair#*:}"
 		fi
 	done
-	vname=wrapper-$(printf '%s\n%s\n%s\n%s\n' "$pahver" "$whash" "$rhash" "$flags" | hash_of)
+	vname=wrapper-$(printf '%s\n%s\n%s\n%s\n%s\n' "$tree" "$pahver" "$whash" "$rhash" "$flags" | hash_of)
 else
-	vname=plain-$(printf '%s\n' "$pahver" | hash_of)
+	vname=plain-$(printf '%s\n%s\n' "$tree" "$pahver" | hash_of)
 fi
+# The tree's path is part of a variant's name: the external module is
+# compiled with absolute paths (M=), which its debug info records, so a
+# variant made under another path is not comparable with one made now.
 # The pahole variants of one series share the tree; their names say which.
 case $build in
 6.1-sid-pahole) vname=sidpahole-$vname ;;

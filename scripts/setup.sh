@@ -19,6 +19,8 @@ packages=(
 	zstd xz-utils gzip cpio debootstrap file
 	# Also used by scripts/build-fixtures.sh.
 	gcc binutils gcc-arm-linux-gnueabihf openssl
+	# kbuild for the ABI probe module (scripts/build-abiprobe.sh, 6.1).
+	make gcc-12 libelf1
 	# Used by the benchmark scripts.
 	time
 	# The manual page test renders the page; the durability test traces

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
-# installs the tools and fetches the real Debian kernels (both idempotent,
-# cached outside the repository), checks formatting, vet and staticcheck,
-# then runs every Go test, including the real-kernel and QEMU ones, and
-# every benchmark once.
+# installs the tools and fetches the real Debian kernels and their headers
+# (idempotent, cached outside the repository), checks formatting, vet and
+# staticcheck, then runs every Go test, including the real-kernel and QEMU
+# ones (TestBootDefaultRules last and verbose, for its tables), and every
+# benchmark once.
 #
 # Usage: scripts/test.sh [go test flags...]   e.g. scripts/test.sh -run Drop
 set -euo pipefail
@@ -11,6 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/setup.sh
 bash scripts/fetch-kernels.sh
+bash scripts/fetch-headers.sh
 
 echo "== gofmt"
 unformatted=$(gofmt -l .)
@@ -24,11 +26,15 @@ go vet ./...
 echo "== staticcheck"
 go tool staticcheck ./...
 echo "== go test"
-go test -count=1 -timeout 60m "$@" ./...
-if (($# == 0)); then
-	# Every benchmark once, so that none rots (the whole-pipeline ones
-	# check what they produced). Figures worth reading come from
-	# scripts/bench.
-	echo "== go test -bench (once each)"
-	go test -count=1 -timeout 30m -run '^$' -bench . -benchtime=1x ./...
+if (($# > 0)); then
+	go test -count=1 -timeout 60m "$@" ./...
+	exit
 fi
+go test -count=1 -timeout 60m -skip '^TestBootDefaultRules$' ./...
+# Every benchmark once, so that none rots (the whole-pipeline ones check
+# what they produced). Figures worth reading come from scripts/bench.
+echo "== go test -bench (once each)"
+go test -count=1 -timeout 30m -run '^$' -bench . -benchtime=1x ./...
+# Verbose, so that the per-kernel tables and the ABI probe's verdicts show.
+echo "== default rules on real kernels, and the ABI probe (scripts/e2e)"
+go test -count=1 -timeout 40m -v -run '^TestBootDefaultRules$' ./scripts/e2e

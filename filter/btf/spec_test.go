@@ -70,6 +70,43 @@ func TestLayoutHeader(t *testing.T) {
 	}
 }
 
+// TestSectionTiling checks the kernel's btf_check_sec_info on 32-byte
+// headers: sections sorted by offset, then length, must tile the data, and
+// an empty layout section is ignored wherever it points (7.x external
+// modules carry layout_off 0 with the types also at 0).
+func TestSectionTiling(t *testing.T) {
+	le := binary.LittleEndian
+	s := everyKind(le)
+	s.Header.HdrLen = btf.HeaderLenLayout
+	s.Layout = []byte{}
+	raw := s.Encode()
+	typeLen, strOff := le.Uint32(raw[12:]), le.Uint32(raw[16:])
+	for _, tc := range []struct {
+		name                 string
+		layoutOff, layoutLen uint32
+		want                 string // "" for accepted
+	}{
+		{"empty layout at the types' offset", 0, 0, ""},
+		{"empty layout between types and strings", typeLen, 0, ""},
+		{"empty layout inside the types", 4, 0, ""},
+		{"layout over the types", 0, 4, "gap or overlap"},
+		{"layout over the strings", strOff, 4, "gap or overlap"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := bytes.Clone(raw)
+			le.PutUint32(b[24:], tc.layoutOff)
+			le.PutUint32(b[28:], tc.layoutLen)
+			_, err := btf.ValidateBlob(b, nil)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
 func TestWideKindAndVlen(t *testing.T) {
 	// vlen above 0xffff needs the 24-bit mask; kind 19 needs more than 4 bits.
 	b := btftest.NewBuilder(binary.LittleEndian, nil)

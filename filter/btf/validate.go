@@ -37,11 +37,15 @@ func ValidateBlob(data []byte, base *Spec) (*Spec, error) {
 		off, n uint64
 	}
 	spans := []span{{"type", uint64(h.TypeOff), uint64(h.TypeLen)}, {"string", uint64(h.StrOff), uint64(h.StrLen)}}
-	if h.HdrLen >= HeaderLenLayout {
+	// An empty layout section takes no part, whatever its offset (7.x
+	// external-module builds write layout_off 0 beside types at 0).
+	if h.HdrLen >= HeaderLenLayout && h.LayoutLen != 0 {
 		spans = append(spans, span{"layout", uint64(h.LayoutOff), uint64(h.LayoutLen)})
 	}
+	// btf_check_sec_info sorts by offset, then by length.
+	less := func(a, b span) bool { return a.off < b.off || a.off == b.off && a.n < b.n }
 	for i := 1; i < len(spans); i++ {
-		for j := i; j > 0 && spans[j].off < spans[j-1].off; j-- {
+		for j := i; j > 0 && less(spans[j], spans[j-1]); j-- {
 			spans[j], spans[j-1] = spans[j-1], spans[j]
 		}
 	}

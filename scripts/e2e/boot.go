@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -44,6 +45,14 @@ type Boot struct {
 	// Busybox is a static busybox for Arch; empty means
 	// $BTFFILTER_CACHE/busybox/ARCH/busybox, placed there by scripts/setup.sh.
 	Busybox string
+
+	// Files are more files for the initramfs, by path inside it (no
+	// leading slash), and ProbeArgs more arguments for the probe, such as
+	// "-fentry-list", "/targets" (scripts/e2e/probe).
+	Files     map[string][]byte
+	ProbeArgs []string
+	// MemoryMB is the guest's memory; 0 means 1024.
+	MemoryMB int
 }
 
 // Result is what the guest reported.
@@ -52,6 +61,10 @@ type Result struct {
 	Fentry    map[string]string // target -> "ok" or the error text
 	ModuleBTF map[string]bool   // module name -> /sys/kernel/btf/<name> exists
 	Insmod    map[string]string // module name -> "ok" or insmod's error
+	Gone      map[string]string // -gone-list target -> "absent|present|nobtf ok|TEXT"
+	ABI       map[string]string // -abi-list function -> the rest of its line
+	ABIOrder  []string          // -abi-list functions in the order they started
+	Notes     []string          // the probe's notes ("phase NAME UPTIME", ...)
 	BTFErrors []string          // kernel log lines that mention BTF or module validation
 	Console   string            // the whole serial console
 	BootTime  time.Duration     // QEMU start until /init ran
@@ -100,6 +113,11 @@ func Run(ctx context.Context, b Boot) (*Result, error) {
 			return nil, fmt.Errorf("e2e: fentry target %q: only letters, digits, _ . : - allowed", f)
 		}
 	}
+	for _, a := range b.ProbeArgs {
+		if !safeArg.MatchString(a) {
+			return nil, fmt.Errorf("e2e: probe argument %q: only letters, digits, _ . : - / = allowed", a)
+		}
+	}
 	if _, err := os.Stat(b.Vmlinux); err != nil {
 		return nil, fmt.Errorf("e2e: vmlinux: %w", err)
 	}
@@ -124,7 +142,7 @@ func Run(ctx context.Context, b Boot) (*Result, error) {
 		return nil, err
 	}
 	initrd := filepath.Join(b.WorkDir, "initramfs-"+b.Arch+".cpio")
-	if err := writeInitramfs(initrd, busybox, probe, mods, b.Fentry, b.Reboot); err != nil {
+	if err := writeInitramfs(initrd, busybox, probe, mods, b.Fentry, b.ProbeArgs, b.Files, b.Reboot); err != nil {
 		return nil, err
 	}
 	kernel := b.Vmlinux
@@ -135,7 +153,7 @@ func Run(ctx context.Context, b Boot) (*Result, error) {
 	}
 	args := append([]string{
 		"-accel", "tcg",
-		"-m", "1024",
+		"-m", fmt.Sprint(cmp.Or(b.MemoryMB, 1024)),
 		"-smp", "1",
 		"-kernel", kernel,
 		"-initrd", initrd,

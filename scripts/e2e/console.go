@@ -25,6 +25,8 @@ func newParser() *parser {
 		Fentry:    map[string]string{},
 		ModuleBTF: map[string]bool{},
 		Insmod:    map[string]string{},
+		Gone:      map[string]string{},
+		ABI:       map[string]string{},
 	}}
 }
 
@@ -63,6 +65,22 @@ func (p *parser) line(l string) {
 			return
 		}
 		p.res.Fentry[name] = result(status)
+	case "gone":
+		name, status, ok := strings.Cut(args, " ")
+		if !ok {
+			p.bad(l)
+			return
+		}
+		p.res.Gone[name] = status
+	case "abi-start":
+		p.res.ABIOrder = append(p.res.ABIOrder, args)
+	case "abi":
+		name, rest, ok := strings.Cut(args, " ")
+		if !ok {
+			p.bad(l)
+			return
+		}
+		p.res.ABI[name] = rest
 	case "dmesg-btf-errors":
 		n, err := strconv.Atoi(args)
 		if err != nil {
@@ -76,7 +94,9 @@ func (p *parser) line(l string) {
 		p.done = true
 	case "end":
 		p.end = true
-	case "note", "dmesg-begin":
+	case "note":
+		p.res.Notes = append(p.res.Notes, args)
+	case "dmesg-begin":
 	default:
 		p.bad(l)
 	}

@@ -14,6 +14,9 @@ func TestParser(t *testing.T) {
 		"PROBE btf eql no\n" +
 		"PROBE fentry do_sys_openat2 ok\r\n" +
 		"PROBE fentry bfq:bfq_init_rq err load: fentry x not supported\n" +
+		"PROBE gone bfq:bfq_exit_icq absent err load: not found\n" +
+		"PROBE abi-start abp_i128_p1\n" +
+		"PROBE abi abp_i128_p1 ok hits=1 cnt=3 mask=7 slots=1716151413121110,- exit=1/7 base=1011/2021 got=1011/2021\n" +
 		"PROBE dmesg-btf-errors 1\n" +
 		"[    3.1] PROBE dmesg BTF: eql: Invalid name\n" +
 		"PROBE done\n"
@@ -31,6 +34,9 @@ func TestParser(t *testing.T) {
 				ModuleBTF: map[string]bool{"bfq": true, "eql": false},
 				Insmod:    map[string]string{"bfq": "ok", "eql": "insmod: can't insert '/modules/01-eql.ko': File exists"},
 				BTFErrors: []string{"BTF: eql: Invalid name"},
+				Gone:      map[string]string{"bfq:bfq_exit_icq": "absent err load: not found"},
+				ABI:       map[string]string{"abp_i128_p1": "ok hits=1 cnt=3 mask=7 slots=1716151413121110,- exit=1/7 base=1011/2021 got=1011/2021"},
+				ABIOrder:  []string{"abp_i128_p1"},
 			},
 		},
 		{
@@ -54,12 +60,19 @@ func TestParser(t *testing.T) {
 			err:     "unparsable",
 		},
 		{
+			name:    "abi line without result",
+			console: full + "PROBE abi abp_x\n",
+			err:     "unparsable",
+		},
+		{
 			name:    "error without text is not success",
 			console: "PROBE boot x\nPROBE fentry f err\nPROBE dmesg-btf-errors 0\nPROBE done\n",
 			want: &Result{
 				Fentry:    map[string]string{"f": "err"},
 				ModuleBTF: map[string]bool{},
 				Insmod:    map[string]string{},
+				Gone:      map[string]string{},
+				ABI:       map[string]string{},
 			},
 		},
 	}

@@ -11,4 +11,13 @@
 // console. Kernels come from the cache described by package
 // btffilter/scripts/kernels; busybox from $BTFFILTER_CACHE/busybox/ARCH
 // (scripts/setup.sh puts it there).
+//
+// For the default-rules boots (TestBootDefaultRules, docs/testing.md) it
+// also chooses modules and samples FUNCs deterministically (PickRich,
+// Sample), builds the ABI probe module of testdata/abiprobe for a kernel
+// (BuildABIProbe, through scripts/build-abiprobe.sh) and judges what the
+// trampoline showed of each probe function (ABIFuncs, JudgeABI). It runs
+// btffilter only as a command, and reads its rules' decisions only from the
+// command's report: it never imports the filter's internal packages, so the
+// probe's expectation owes nothing to the models it checks.
 package e2e

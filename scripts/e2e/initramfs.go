@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -13,6 +15,9 @@ var applets = []string{"sh", "mount", "insmod", "dmesg", "uname", "cat", "powero
 // safeWord is what module and function names may contain: they are pasted
 // into the /init shell script.
 var safeWord = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`)
+
+// safeArg is what an extra probe argument may contain (flags, file paths).
+var safeArg = regexp.MustCompile(`^[A-Za-z0-9_.:/=-]+$`)
 
 // guestModule is a module as /init sees it.
 type guestModule struct {
@@ -27,7 +32,7 @@ type guestModule struct {
 // with -no-reboot, so either ends it). Kernel messages are kept off the
 // console while the probe prints (printk level 1) so that they cannot split
 // a PROBE line; the full log is printed afterwards from dmesg.
-func initScript(mods []guestModule, btfNames, fentry []string, reboot bool) string {
+func initScript(mods []guestModule, btfNames, fentry, probeArgs []string, reboot bool) string {
 	var b strings.Builder
 	b.WriteString(`#!/bin/sh
 export PATH=/bin
@@ -51,6 +56,9 @@ ins() {
 	for _, n := range btfNames {
 		fmt.Fprintf(&b, " -btf %s", n)
 	}
+	for _, a := range probeArgs {
+		fmt.Fprintf(&b, " %s", a)
+	}
 	b.WriteString(" --")
 	for _, f := range fentry {
 		fmt.Fprintf(&b, " %s", f)
@@ -69,7 +77,7 @@ echo "PROBE end"
 }
 
 // writeInitramfs writes the cpio archive to path.
-func writeInitramfs(path string, busybox, probe []byte, mods []guestModule, fentry []string, reboot bool) error {
+func writeInitramfs(path string, busybox, probe []byte, mods []guestModule, fentry, probeArgs []string, files map[string][]byte, reboot bool) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -92,7 +100,10 @@ func writeInitramfs(path string, busybox, probe []byte, mods []guestModule, fent
 		c.File(strings.TrimPrefix(m.path, "/"), m.data, 0o644)
 		names = append(names, m.name)
 	}
-	c.File("init", []byte(initScript(mods, names, fentry, reboot)), 0o755)
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		c.File(name, files[name], 0o644)
+	}
+	c.File("init", []byte(initScript(mods, names, fentry, probeArgs, reboot)), 0o755)
 	if err := c.Close(); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}

@@ -17,7 +17,7 @@ func TestInitScriptEnd(t *testing.T) {
 		{true, "echo \"PROBE end\"\nreboot -f\n"},
 	}
 	for _, tt := range tests {
-		s := initScript(nil, nil, []string{"f"}, tt.reboot)
+		s := initScript(nil, nil, []string{"f"}, nil, tt.reboot)
 		if !strings.HasSuffix(s, tt.want) {
 			t.Errorf("reboot %v: /init ends\n%q\nwant\n%q", tt.reboot, s[strings.LastIndex(s, "echo \"PROBE end\""):], tt.want)
 		}

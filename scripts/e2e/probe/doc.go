@@ -7,13 +7,16 @@
 //
 // Usage:
 //
-//	probe [-btf MODULE]... [FUNC | MODULE:FUNC]...
+//	probe [-btf MODULE]... [-fentry-list FILE] [-gone-list FILE] [-abi-list FILE] [-keep] [-gone-no-attach] [FUNC | MODULE:FUNC]...
 //
 // Output lines, in this order:
 //
 //	PROBE btf MODULE yes|no
+//	PROBE abi-start NAME                                 (-abi-list, before each)
+//	PROBE abi NAME ok|refused|error ...                  (see probeABI)
 //	PROBE fentry TARGET ok
 //	PROBE fentry TARGET err TEXT
+//	PROBE gone TARGET absent|present|nobtf ok|err TEXT|skip (-gone-list)
 //	PROBE dmesg-btf-errors N
 //	PROBE dmesg TEXT            (N lines)
 //	PROBE done
@@ -22,4 +25,10 @@
 // resolves fentry targets by name alone (vmlinux first, then modules in load
 // order), so the probe refuses the attach when the name would resolve to a
 // different BTF object than the one asked for.
+//
+// -fentry-list adds the targets of a file to those of the command line;
+// -gone-list checks removed functions (probeGone); -abi-list runs the ABI
+// probe on the functions of the abiprobe module (probeABI, testdata/abiprobe).
+// -keep leaves every link attached and powers off from the probe after
+// printing the kernel log (keepLinks).
 package main

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"syscall"
 
@@ -27,6 +28,11 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 func main() {
 	var modules listFlag
 	flag.Var(&modules, "btf", "report whether /sys/kernel/btf/`MODULE` exists (repeatable)")
+	fentryList := flag.String("fentry-list", "", "also try fentry on the targets in `FILE`, one a line")
+	goneList := flag.String("gone-list", "", "check that the targets in `FILE` are gone from their BTF")
+	abiList := flag.String("abi-list", "", "run the ABI probe on the abiprobe functions in `FILE`")
+	flag.BoolVar(&keepLinks, "keep", false, "keep every link attached and power off from the probe (see keepLinks)")
+	goneNoAttach := flag.Bool("gone-no-attach", false, "with -gone-list, only look the targets up in BTF (a kernel without fentry)")
 	flag.Parse()
 
 	for _, m := range modules {
@@ -38,14 +44,39 @@ func main() {
 		// rlimit change; go on and let the loads themselves fail if needed.
 		fmt.Printf("%s note rlimit %s\n", marker, oneLine(err.Error()))
 	}
+	phase("start")
 	cache := btf.NewCache()
-	for _, target := range flag.Args() {
+	// The ABI probe first: with -keep, the links of the other phases stay,
+	// and fentry alone on a misread function already hands it clobbered
+	// arguments (arm64).
+	if *abiList != "" {
+		if err := probeABI(*abiList, cache); err != nil {
+			fmt.Printf("%s note abi-list %s\n", marker, oneLine(err.Error()))
+		}
+	}
+	phase("abi")
+	targets := flag.Args()
+	if *fentryList != "" {
+		more, err := readList(*fentryList)
+		if err != nil {
+			fmt.Printf("%s note fentry-list %s\n", marker, oneLine(err.Error()))
+		}
+		targets = append(targets, more...)
+	}
+	for _, target := range targets {
 		if err := attach(target, cache); err != nil {
 			report("fentry", target, "err "+oneLine(err.Error()))
 		} else {
 			report("fentry", target, "ok")
 		}
 	}
+	phase("fentry")
+	if *goneList != "" {
+		if err := probeGone(*goneList, cache, *goneNoAttach); err != nil {
+			fmt.Printf("%s note gone-list %s\n", marker, oneLine(err.Error()))
+		}
+	}
+	phase("gone")
 
 	lines, err := btfLogLines()
 	if err != nil {
@@ -56,6 +87,43 @@ func main() {
 		fmt.Printf("%s dmesg %s\n", marker, l)
 	}
 	fmt.Printf("%s done\n", marker)
+	if keepLinks {
+		powerOff()
+	}
+}
+
+// keepLinks (-keep) leaves every program the probe attaches attached, and
+// the probe powers the machine off itself instead of exiting: under TCG,
+// detaching a trampoline costs as much as attaching one or more (on arm64
+// twice as much), and exiting would detach them all.
+var keepLinks bool
+
+// kept holds the links of -keep, so that they stay open.
+var kept []link.Link
+
+// powerOff prints the kernel log, as /init would after the probe, then
+// powers off without closing the probe's links.
+func powerOff() {
+	fmt.Printf("%s dmesg-begin\n", marker)
+	cmd := exec.Command("/bin/dmesg")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Printf("%s note dmesg %s\n", marker, oneLine(err.Error()))
+	}
+	fmt.Printf("%s end\n", marker)
+	if err := syscall.Reboot(syscall.LINUX_REBOOT_CMD_POWER_OFF); err != nil {
+		fmt.Printf("%s note poweroff %s\n", marker, oneLine(err.Error()))
+	}
+}
+
+// phase notes the system's uptime at the end of a phase, for the host's
+// timing.
+func phase(name string) {
+	up, _ := os.ReadFile("/proc/uptime")
+	f := strings.Fields(string(up))
+	if len(f) > 0 {
+		fmt.Printf("%s note phase %s %s\n", marker, name, f[0])
+	}
 }
 
 // report prints one result line.
@@ -83,12 +151,12 @@ func attach(target string, cache *btf.Cache) error {
 		}
 	} else if err := inVmlinux(fn, cache); err != nil {
 		// Try to attach all the same: the kernel has the last word.
-		if aerr := load(fn); aerr != nil {
+		if aerr := load(fn, cache); aerr != nil {
 			return fmt.Errorf("%w; %w", err, aerr)
 		}
 		return fmt.Errorf("%w, yet fentry attached", err)
 	}
-	return load(fn)
+	return load(fn, cache)
 }
 
 // inVmlinux checks that fn is a FUNC of the running kernel's BTF.
@@ -105,8 +173,8 @@ func inVmlinux(fn string, cache *btf.Cache) error {
 }
 
 // load loads the fentry program for fn and attaches it.
-func load(fn string) error {
-	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
+func load(fn string, cache *btf.Cache) error {
+	prog, err := newTracing(&ebpf.ProgramSpec{
 		Name:       "probe_fentry",
 		Type:       ebpf.Tracing,
 		AttachType: ebpf.AttachTraceFEntry,
@@ -116,7 +184,7 @@ func load(fn string) error {
 			asm.Mov.Imm(asm.R0, 0),
 			asm.Return(),
 		},
-	})
+	}, cache)
 	if err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
@@ -125,7 +193,26 @@ func load(fn string) error {
 	if err != nil {
 		return fmt.Errorf("attach: %w", err)
 	}
+	if keepLinks {
+		kept = append(kept, l)
+		return nil
+	}
 	return l.Close()
+}
+
+// newTracing loads one tracing program, resolving its target by name with
+// cache: ebpf.NewProgram would decode the kernel's and every module's BTF
+// again for each program.
+func newTracing(spec *ebpf.ProgramSpec, cache *btf.Cache) (*ebpf.Program, error) {
+	coll, err := ebpf.NewCollectionWithOptions(&ebpf.CollectionSpec{
+		Programs: map[string]*ebpf.ProgramSpec{spec.Name: spec},
+	}, ebpf.CollectionOptions{Cache: cache})
+	if err != nil {
+		return nil, err
+	}
+	prog := coll.DetachProgram(spec.Name)
+	coll.Close()
+	return prog, nil
 }
 
 // checkResolution makes sure that resolving fn by name, the way cilium/ebpf
