@@ -48,6 +48,13 @@ type BlobOptions struct {
 	// facts are what the judge reads of Object and DWARF besides the
 	// DWARF itself (the load stage's, or read by Blob).
 	facts *objectFacts
+	// consume says that the caller needs neither the input spec after
+	// the call nor the result as a spec or a base (Run, for a file no
+	// split file of the run extends): the rewrite takes the input's
+	// types over instead of copying them, and the result keeps neither
+	// the input nor a decoded output, so that each goes as soon as it
+	// is used. The result's Spec is then nil, and Base may not be called.
+	consume bool
 }
 
 // BlobResult is a filtered blob.
@@ -117,9 +124,12 @@ const largeInput = 64 << 20
 // the caller does not need it). It owns o.DWARF and o.facts: the largest
 // input of a run is let go once the judge is done.
 func filterSpec(spec *btf.Spec, raw []byte, o BlobOptions, j *judging, noDWARF error) (*BlobResult, error) {
-	res := &BlobResult{BTF: raw, Spec: spec, TypesBefore: len(spec.Types), TypesAfter: len(spec.Types),
-		Removed: []Removed{}, Protected: []Protected{}, Warnings: []string{}, old: spec,
+	res := &BlobResult{BTF: raw, TypesBefore: len(spec.Types), TypesAfter: len(spec.Types),
+		Removed: []Removed{}, Protected: []Protected{}, Warnings: []string{},
 		release: o.facts.release}
+	if !o.consume {
+		res.Spec, res.old = spec, spec
+	}
 	d := &rules.Decision{}
 	if !j.dedupOnly {
 		var err error
@@ -155,7 +165,7 @@ func filterSpec(spec *btf.Spec, raw []byte, o BlobOptions, j *judging, noDWARF e
 	for id := range o.ProtectedIDs {
 		referenced[btf.TypeID(id)] = true
 	}
-	rw, err := rewrite(spec, funcs, o.Base, referenced, o.PadTo)
+	rw, err := rewrite(spec, funcs, o.Base, referenced, o.PadTo, o.consume)
 	if err != nil {
 		return nil, err
 	}
@@ -164,10 +174,23 @@ func filterSpec(spec *btf.Spec, raw []byte, o BlobOptions, j *judging, noDWARF e
 		return res, nil
 	}
 	out := rw.spec.Encode()
-	if res.checked, err = verify(out, o.Base); err != nil {
+	res.Changed, res.BTF, res.IDMap, res.TypesAfter = true, out, rw.idMap, len(rw.spec.Types)
+	// From here on the encoded blob is the result. A base result's spec
+	// is the check's decoding of it, so the rewritten spec goes before the
+	// checks run, rather than a third copy of the types being held; a
+	// split result keeps its own, which extends the caller's base.
+	var split *btf.Spec
+	if o.Base != nil && !o.consume {
+		split = rw.spec
+	}
+	if res.checked, err = verify(out, o.Base, !o.consume); err != nil {
 		return nil, err
 	}
-	res.Changed, res.BTF, res.Spec, res.IDMap = true, out, rw.spec, rw.idMap
-	res.TypesAfter = len(rw.spec.Types)
+	switch {
+	case split != nil:
+		res.Spec = split
+	case res.checked != nil:
+		res.Spec = res.checked.Spec
+	}
 	return res, nil
 }

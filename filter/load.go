@@ -107,6 +107,9 @@ func load(path string, base *Base, running func(release string) *Base, opts *Opt
 		}
 		return nil, elfio.InSection(path, ".BTF", err)
 	}
+	// The spec holds copies: the blob's pages of a mapped file are not
+	// read again.
+	f.Evict(raw)
 	if in.ids, err = readBTFIDs(f); err != nil {
 		return nil, err
 	}

@@ -28,13 +28,15 @@ type rewritten struct {
 // BTF); when it was rewritten, spec moves onto the new base. referenced
 // lists the IDs something outside the spec holds (.BTF_ids), whose
 // FUNC_PROTOs stay. padTo, when not 0, is the exact size the encoded result
-// must have: the string section is padded with NULs to it.
-func rewrite(spec *btf.Spec, funcs []btf.TypeID, base *Base, referenced map[btf.TypeID]bool, padTo int) (*rewritten, error) {
+// must have: the string section is padded with NULs to it. consume says
+// that spec is not used afterwards: its types become the result's,
+// rewritten where they are (dedup.Options.InPlace), instead of a copy.
+func rewrite(spec *btf.Spec, funcs []btf.TypeID, base *Base, referenced map[btf.TypeID]bool, padTo int, consume bool) (*rewritten, error) {
 	removed, err := prune.Mark(spec, funcs, referenced)
 	if err != nil {
 		return nil, err
 	}
-	opts := dedup.Options{Remove: removed}
+	opts := dedup.Options{Remove: removed, InPlace: consume}
 	if base != nil {
 		if opts.Base, err = base.dedupIndex(); err != nil {
 			return nil, fmt.Errorf("base %s: %w", base.describe(), err)

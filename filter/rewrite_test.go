@@ -21,7 +21,7 @@ func TestRewriteOneMap(t *testing.T) {
 			fn = base.FirstID() + btf.TypeID(i)
 		}
 	}
-	br, err := rewrite(base, []btf.TypeID{fn}, nil, nil, 0)
+	br, err := rewrite(base, []btf.TypeID{fn}, nil, nil, 0, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,11 +33,11 @@ func TestRewriteOneMap(t *testing.T) {
 		t.Fatal(err)
 	}
 	nb := newBase("base", "", base, &BlobResult{Changed: true, Spec: br.spec, IDMap: br.idMap, checked: cb})
-	mr, err := rewrite(mod, nil, nb, nil, 0)
+	mr, err := rewrite(mod, nil, nb, nil, 0, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := verify(mr.spec.Encode(), nb); err != nil {
+	if _, err := verify(mr.spec.Encode(), nb, true); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
@@ -75,14 +75,14 @@ func TestRewritePadding(t *testing.T) {
 			break
 		}
 	}
-	rw, err := rewrite(base, []btf.TypeID{fn}, nil, nil, size)
+	rw, err := rewrite(base, []btf.TypeID{fn}, nil, nil, size, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := len(rw.spec.Encode()); n != size {
 		t.Fatalf("padded result is %d bytes, want %d", n, size)
 	}
-	if _, err := rewrite(base, nil, nil, nil, 8); err == nil {
+	if _, err := rewrite(base, nil, nil, nil, 8, false); err == nil {
 		t.Fatal("a result larger than its fixed size was accepted")
 	}
 }

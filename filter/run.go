@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/btffilter/btffilter/elfio"
+	"github.com/btffilter/btffilter/filter/btf"
 	"github.com/btffilter/btffilter/filter/internal/btfids"
 )
 
@@ -78,6 +79,9 @@ func Run(ctx context.Context, paths []string, opts Options) (*Report, error) {
 			bases = append(bases, i)
 		}
 	}
+	// The modules of the run are filtered against its one base file; with
+	// none to filter, no base file needs to be kept as a Base.
+	r.keepBase = len(splits) > 0 && len(bases) == 1
 	baseOut := make([]*Base, len(paths))
 	r.each(len(bases), func(n int) {
 		i := bases[n]
@@ -143,6 +147,10 @@ type runner struct {
 
 	// runningBTF is the running kernel's BTF, read on first need.
 	runningBTF func() (*Base, error)
+	// keepBase says that split files follow the base files: a base
+	// file's input and checked output are kept for them (process returns
+	// its Base). Otherwise nothing of a file outlives its processing.
+	keepBase bool
 
 	mu      sync.Mutex
 	done    int                  // files finished, for Options.Progress
@@ -306,8 +314,9 @@ func loadBase(path string) (*Base, error) {
 }
 
 // process runs the stages on file i up to its prepared output and records
-// the outcome in its report. For a base file (base == nil) it returns the
-// Base its split files are processed against, nil when it failed.
+// the outcome in its report. For a base file (base == nil) of a run with
+// split files it returns the Base they are processed against, nil when it
+// failed.
 func (r *runner) process(i int, base *Base) *Base {
 	fr := r.rep.Files[i]
 	r.mu.Lock()
@@ -378,9 +387,16 @@ func (r *runner) processFile(fr *FileReport, base *Base) (*Base, *elfio.Pending,
 	}
 	// filterSpec owns the debug file and the facts now, and lets each go
 	// once it is used; the raw blob was decoded and is not needed (an
-	// unchanged file is not rewritten from it).
-	in.debug, in.facts, in.raw = nil, nil, nil
-	res, err := filterSpec(in.spec, nil, o, r.judging, in.noDWARF)
+	// unchanged file is not rewritten from it). Unless the file is the
+	// base of the run's split files, it owns the decoded spec too.
+	keep := in.base == nil && r.keepBase
+	spec, old := in.spec, (*btf.Spec)(nil)
+	if keep {
+		old = spec
+	}
+	o.consume = !keep
+	in.debug, in.facts, in.raw, in.spec = nil, nil, nil, nil
+	res, err := filterSpec(spec, nil, o, r.judging, in.noDWARF)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -389,8 +405,8 @@ func (r *runner) processFile(fr *FileReport, base *Base) (*Base, *elfio.Pending,
 	fr.Removed = append(fr.Removed, res.Removed...)
 	fr.Merged, fr.Adopted = res.Merged, res.Adopted
 	var b *Base // what the run's split files extend, when this is their base
-	if in.base == nil {
-		b = newBase(fr.Path, in.release, in.spec, res)
+	if keep {
+		b = newBase(fr.Path, in.release, old, res)
 	}
 	if !res.Changed {
 		p, err := prepareUnchanged(in.file, r.opts)

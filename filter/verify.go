@@ -14,8 +14,15 @@ import (
 
 // verify checks raw, the encoded result, against base (nil for base BTF).
 // For base BTF it returns the checked blob, which the base's split blobs
-// are then checked against.
-func verify(raw []byte, base *Base) (*check.Base, error) {
+// are then checked against, and whose decoded spec is the result's; with
+// keep false nothing needs them, and it returns nil.
+func verify(raw []byte, base *Base, keep bool) (*check.Base, error) {
+	if base == nil && !keep {
+		if err := check.Verify(raw); err != nil {
+			return nil, fmt.Errorf("output check failed: %w", err)
+		}
+		return nil, nil
+	}
 	if base == nil {
 		cb, err := check.Blob(raw)
 		if err != nil {

@@ -2,82 +2,90 @@ package btf
 
 import "fmt"
 
-// valueRefs calls fn with (a pointer to) every type t needs by value: a modifier's or
-// typedef's target, an array's element and index types, a member's type, a
-// variable's type, a section's variables, a tag's target, a function's
-// prototype. Pointers and function prototypes only refer: they end a chain.
-func valueRefs(t *Type, fn func(*uint32)) {
-	switch t.Kind() {
-	case KindPtr, KindFuncProto:
-		return
-	}
-	t.VisitTypeIDs(fn)
-}
-
-// referenceRefs calls fn with (a pointer to) every type t refers to when t is not a
-// struct or union: a chain through structs and unions may come back (a list
-// node points to its own struct), one made only of pointers, modifiers,
-// typedefs, arrays and prototypes may not.
-func referenceRefs(t *Type, fn func(*uint32)) {
-	switch t.Kind() {
-	case KindStruct, KindUnion:
-		return
-	}
-	t.VisitTypeIDs(fn)
-}
-
 // checkLoops reports a chain of references that comes back to where it
 // started and that the kernel refuses ("Loop detected"), and libbpf's dedup
 // with it: by value (a typedef of itself, a struct that contains itself), or
 // through reference types alone (a pointer to a const of itself). Base types
 // cannot refer to split ones, so only the spec's own types are walked.
+//
+// Both searches follow the same edges, each leaving some out: by value,
+// pointers and function prototypes only refer, so they end a chain; through
+// reference types, structs and unions end it (a list node points to its own
+// struct). The edges are gathered once into one array (each type's targets
+// one after another, in record order), so that the check allocates four
+// arrays whatever the spec's size.
 func (s *Spec) checkLoops() error {
-	if err := s.checkCycles(valueRefs, "by value"); err != nil {
-		return err
-	}
-	return s.checkCycles(referenceRefs, "through reference types alone")
-}
-
-// checkCycles is a depth-first search over the edges among the spec's own
-// types. The edges are gathered once into one array (each type's targets
-// one after another), so that the search allocates nothing per type.
-func (s *Spec) checkCycles(edges func(*Type, func(*uint32)), how string) error {
 	first, next := s.FirstID(), s.NextID()
 	// refs[start[i]:start[i+1]] are the own types that Types[i] refers to.
 	start := make([]int32, len(s.Types)+1)
-	var refs []TypeID
+	n := 0
+	count := func(p *uint32) {
+		if r := TypeID(*p); r >= first && r < next {
+			n++
+		}
+	}
+	for i := range s.Types {
+		s.Types[i].VisitTypeIDs(count)
+	}
+	refs := make([]TypeID, 0, n)
 	add := func(p *uint32) {
 		if r := TypeID(*p); r >= first && r < next {
 			refs = append(refs, r)
 		}
 	}
 	for i := range s.Types {
-		edges(&s.Types[i], add)
+		s.Types[i].VisitTypeIDs(add)
 		start[i+1] = int32(len(refs))
 	}
+	color := make([]uint8, len(s.Types))
+	var stack []frame
+	byValue := func(k Kind) bool { return k != KindPtr && k != KindFuncProto }
+	if err := s.checkCycles(start, refs, color, &stack, byValue, "by value"); err != nil {
+		return err
+	}
+	clear(color)
+	byReference := func(k Kind) bool { return k != KindStruct && k != KindUnion }
+	return s.checkCycles(start, refs, color, &stack, byReference, "through reference types alone")
+}
+
+// frame is a type on checkCycles's stack.
+type frame struct {
+	id  TypeID
+	pos int32 // the next of its edges to follow
+}
+
+// checkCycles is a depth-first search over the edges start and refs hold
+// (see checkLoops), leaving those of the types follows rejects out. color
+// is all white; stack is reused.
+func (s *Spec) checkCycles(start []int32, refs []TypeID, color []uint8, stack *[]frame, follows func(Kind) bool, how string) error {
 	const (
 		white = iota
 		grey
 		black
 	)
-	color := make([]uint8, len(s.Types))
-	type frame struct {
-		id  TypeID
-		pos int32 // the next of its edges to follow
+	first := s.FirstID()
+	// end returns where type i's edges end: where they start when the
+	// search does not follow them.
+	end := func(i TypeID) int32 {
+		if follows(s.Types[i].Kind()) {
+			return start[i+1]
+		}
+		return start[i]
 	}
-	var stack []frame
+	st := *stack
+	defer func() { *stack = st[:0] }()
 	for i := range s.Types {
 		if color[i] != white {
 			continue
 		}
 		color[i] = grey
-		stack = append(stack[:0], frame{first + TypeID(i), start[i]})
-		for len(stack) > 0 {
-			top := &stack[len(stack)-1]
+		st = append(st[:0], frame{first + TypeID(i), start[i]})
+		for len(st) > 0 {
+			top := &st[len(st)-1]
 			ti := top.id - first
-			if top.pos == start[ti+1] {
+			if top.pos == end(ti) {
 				color[ti] = black
-				stack = stack[:len(stack)-1]
+				st = st[:len(st)-1]
 				continue
 			}
 			to := refs[top.pos]
@@ -87,7 +95,7 @@ func (s *Spec) checkCycles(edges func(*Type, func(*uint32)), how string) error {
 				return typeError(to, s.Types[to-first].Kind(), -1, fmt.Errorf("refers to itself %s through type [%d] (loop)", how, top.id))
 			case white:
 				color[to-first] = grey
-				stack = append(stack, frame{to, start[to-first]})
+				st = append(st, frame{to, start[to-first]})
 			}
 		}
 	}

@@ -20,47 +20,100 @@ type Base struct {
 	mu sync.Mutex
 }
 
+// The two checks of a blob share nothing but its bytes, which both only
+// read, so they run side by side: on two cores a check takes as long as
+// the slower of the two, cilium/ebpf's. When both fail, this project's
+// error is the one returned, so the answer does not depend on which
+// finished first.
+
 // Blob checks a base blob and returns it for checking split blobs.
 func Blob(data []byte) (*Base, error) {
-	s, err := btf.ValidateBlob(data, nil)
+	var s *btf.Spec
+	var cs *cbtf.Spec
+	err := both(func() (err error) {
+		s, err = btf.ValidateBlob(data, nil)
+		return err
+	}, func() (err error) {
+		cs, err = loadCilium(data, nil)
+		return err
+	})
 	if err != nil {
-		return nil, err
-	}
-	cs, err := cbtf.LoadSpecFromReader(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("cilium/ebpf rejects the blob: %w", err)
-	}
-	if err := inflate(cs); err != nil {
 		return nil, err
 	}
 	return &Base{Spec: s, cilium: cs}, nil
 }
 
+// Verify checks a base blob as Blob does, for a caller that checks no split
+// blob against it and needs no decoded spec: each check's own structures
+// are let go as soon as that check is done (cilium/ebpf's inflated types
+// are the largest of a run that only deduplicates).
+func Verify(data []byte) error {
+	return both(func() error {
+		_, err := btf.ValidateBlob(data, nil)
+		return err
+	}, func() error {
+		_, err := loadCilium(data, nil)
+		return err
+	})
+}
+
 // Split checks a split blob against base.
 func Split(data []byte, base *Base) (*btf.Spec, error) {
-	s, err := btf.ValidateBlob(data, base.Spec)
+	var s *btf.Spec
+	err := both(func() (err error) {
+		s, err = btf.ValidateBlob(data, base.Spec)
+		return err
+	}, func() error {
+		base.mu.Lock()
+		defer base.mu.Unlock()
+		_, err := loadCilium(data, base.cilium)
+		return err
+	})
 	if err != nil {
-		return nil, err
-	}
-	base.mu.Lock()
-	defer base.mu.Unlock()
-	cs, err := cbtf.LoadSplitSpecFromReader(bytes.NewReader(data), base.cilium)
-	if err != nil {
-		return nil, fmt.Errorf("cilium/ebpf rejects the split blob: %w", err)
-	}
-	if err := inflate(cs); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// inflate makes cilium/ebpf decode every type, which it otherwise does
-// lazily.
-func inflate(cs *cbtf.Spec) error {
+// both runs ours and theirs at once and returns ours's error, else
+// theirs's.
+func both(ours, theirs func() error) error {
+	var theirErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		// A parser that panics on a blob rejects it; the panic must not
+		// take the process down from a goroutine no caller can recover.
+		defer func() {
+			if r := recover(); r != nil {
+				theirErr = fmt.Errorf("cilium/ebpf panicked on the blob: %v", r)
+			}
+		}()
+		theirErr = theirs()
+	})
+	err := ours()
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	return theirErr
+}
+
+// loadCilium parses data with cilium/ebpf, split on base when base is not
+// nil, and makes it decode every type, which it otherwise does lazily.
+func loadCilium(data []byte, base *cbtf.Spec) (*cbtf.Spec, error) {
+	var cs *cbtf.Spec
+	var err error
+	if base == nil {
+		if cs, err = cbtf.LoadSpecFromReader(bytes.NewReader(data)); err != nil {
+			return nil, fmt.Errorf("cilium/ebpf rejects the blob: %w", err)
+		}
+	} else if cs, err = cbtf.LoadSplitSpecFromReader(bytes.NewReader(data), base); err != nil {
+		return nil, fmt.Errorf("cilium/ebpf rejects the split blob: %w", err)
+	}
 	for _, err := range cs.All() {
 		if err != nil {
-			return fmt.Errorf("cilium/ebpf cannot decode a type: %w", err)
+			return nil, fmt.Errorf("cilium/ebpf cannot decode a type: %w", err)
 		}
 	}
-	return nil
+	return cs, nil
 }

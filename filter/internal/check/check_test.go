@@ -2,9 +2,11 @@ package check
 
 import (
 	"encoding/binary"
+	"errors"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/btffilter/btffilter/filter/btf"
 )
@@ -72,10 +74,49 @@ func TestRejects(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = Blob(tc.corrupt(s))
+			data := tc.corrupt(s)
+			_, err = Blob(data)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}
+			if err := Verify(data); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Verify: error %v, want one containing %q", err, tc.want)
+			}
 		})
+	}
+}
+
+// TestBoth: the two checks' answers combine the same way whichever
+// finishes first, and a panic in cilium/ebpf's is its rejection.
+func TestBoth(t *testing.T) {
+	ours, theirs := errors.New("ours"), errors.New("theirs")
+	fail := func(err error) func() error { return func() error { return err } }
+	slow := func(err error) func() error {
+		return func() error { time.Sleep(10 * time.Millisecond); return err }
+	}
+	for _, tc := range []struct {
+		name       string
+		our, their func() error
+		want       error
+	}{
+		{"both pass", fail(nil), fail(nil), nil},
+		{"ours fails", fail(ours), fail(nil), ours},
+		{"theirs fails", fail(nil), fail(theirs), theirs},
+		{"both fail, theirs first", slow(ours), fail(theirs), ours},
+		{"both fail, ours first", fail(ours), slow(theirs), ours},
+	} {
+		if err := both(tc.our, tc.their); err != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	err := both(fail(nil), func() error { panic("index out of range") })
+	if err == nil || !strings.Contains(err.Error(), "cilium/ebpf panicked on the blob: index out of range") {
+		t.Errorf("a panic gave %v", err)
+	}
+}
+
+func TestVerify(t *testing.T) {
+	if err := Verify(fixture(t, "base.btf")); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -25,12 +25,13 @@ type Options struct {
 	Remove []btf.TypeID
 	// InPlace lets Dedup rewrite the input's types where they are instead
 	// of copying them first, as libbpf's btf__dedup does: the result's
-	// types then live in the input's array, and the input must not be used
-	// again, whether Dedup succeeds or not. It saves a copy of every type
-	// record (40 bytes each), and of the extra words when they lie at
-	// increasing addresses without overlapping, as in decoded specs;
-	// otherwise two types might share them, and they are copied into one
-	// slab.
+	// types then live in the input's array, and the input is consumed,
+	// whether Dedup succeeds or not: its Types and Strings are taken (left
+	// nil), so that its old string section goes once the new one is
+	// built. It saves a copy of every type record (40 bytes each), and of
+	// the extra words when they lie at increasing addresses without
+	// overlapping, as in decoded specs; otherwise two types might share
+	// them, and they are copied into one slab.
 	InPlace bool
 }
 
@@ -242,7 +243,7 @@ func (d *state) removed(id uint32) bool { return d.mp[id] == removedID }
 // the new base stays what it is whatever modules it serves.
 func (d *state) copyOwn(s *btf.Spec, gone []bool) error {
 	if d.inPlace {
-		d.own = s.Types
+		d.own, s.Types = s.Types, nil
 	} else {
 		d.own = make([]btf.Type, len(s.Types))
 		copy(d.own, s.Types)

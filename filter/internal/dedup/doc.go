@@ -79,18 +79,19 @@
 //
 // The input spec is not modified. A run makes one private copy of its types
 // (the records and one slab of their extra words); the passes rewrite that
-// copy, and compaction moves the kept records to its front, where they
-// become the output, so no other per-type copy is made. With
-// Options.InPlace even that copy is saved: the input's own records are
-// rewritten, as libbpf's btf__dedup rewrites its btf object, and so are its
-// extra words when their addresses show that no two types share them (as
-// in decoded specs); the input is consumed. Beside the types a run holds, per type ID, a representative
-// and a hypothetical-map slot (four bytes each); the candidate table, a
-// chained hash table on flat arrays (16 bytes per canonical type, 8 per
-// bucket, sized up front); the new string table; and a table of 4-byte
-// offsets into it that finds a string by content. Compaction stores the new
-// IDs in the hypothetical map, whose walks are over, and turns the
-// representatives into the returned ID map. Nothing is allocated per type.
+// copy, and compaction moves the kept records to its front, where they become
+// the output, so no other per-type copy is made. With Options.InPlace even
+// that copy is saved: the input's own records are rewritten, as libbpf's
+// btf__dedup rewrites its btf object, and so are its extra words when their
+// addresses show that no two types share them (as in decoded specs); the
+// input is consumed, and its old string section goes once the new one is
+// built. Beside the types a run holds, per type ID, a representative and a
+// hypothetical-map slot (four bytes each); the candidate table, a chained
+// hash table on flat arrays (16 bytes per canonical type, 8 per bucket, sized
+// up front); the new string table; and a table of 4-byte offsets into it that
+// finds a string by content. Compaction stores the new IDs in the
+// hypothetical map, whose walks are over, and turns the representatives into
+// the returned ID map. Nothing is allocated per type.
 //
 // # Split BTF
 //

@@ -311,9 +311,13 @@ func sameInPlace(t testing.TB, raw []byte, base *btf.Spec, opts Options, want *R
 		t.Fatal(err)
 	}
 	opts.InPlace = true
+	first, next := in.FirstID(), in.NextID()
 	got, err := Dedup(in, opts)
 	if err != nil {
 		t.Fatalf("in place: %v", err)
+	}
+	if in.Types != nil || in.Strings != nil {
+		t.Fatal("in place: the consumed input still holds its types or strings")
 	}
 	if !bytes.Equal(got.Spec.Encode(), want.Spec.Encode()) {
 		t.Fatalf("in place: the output differs from the copying mode's")
@@ -321,7 +325,7 @@ func sameInPlace(t testing.TB, raw []byte, base *btf.Spec, opts Options, want *R
 	if got.Merged != want.Merged {
 		t.Fatalf("in place: %d merged, copying mode %d", got.Merged, want.Merged)
 	}
-	for id := in.FirstID(); id < in.NextID(); id++ {
+	for id := first; id < next; id++ {
 		a, okA := got.Map.Lookup(id)
 		b, okB := want.Map.Lookup(id)
 		if a != b || okA != okB {

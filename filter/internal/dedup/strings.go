@@ -23,6 +23,9 @@ func (d *state) dedupStrings(s *btf.Spec) ([]byte, error) {
 		newStrBase = d.base.spec.StrBase() + uint32(len(d.base.spec.Strings))
 	}
 	old := s.Strings
+	if d.inPlace {
+		s.Strings = nil // consumed: old goes when this pass is done
+	}
 	// Real BTF refers to each string a few times over: a table for a
 	// quarter of the references rarely grows.
 	refs := 0
