@@ -314,20 +314,22 @@ func (b *bench) section(format string, args ...any) {
 	fmt.Fprintf(b.out, "\n== "+format+"\n", args...)
 }
 
-// commands prints each job's command line, the long ones shortened.
+// commands prints each job's command line; a list of modules is shortened
+// to its first few.
 func (b *bench) commands(jobs []job) {
+	const shown = 20
 	for _, j := range jobs {
 		argv := j.argv
 		more := ""
-		if len(argv) > 12 {
-			more = fmt.Sprintf(" ... (%d more arguments)", len(argv)-12)
-			argv = argv[:12]
+		if len(argv) > shown {
+			more = fmt.Sprintf(" ... (%d more arguments)", len(argv)-shown)
+			argv = argv[:shown]
 		}
-		shown := make([]string, len(argv))
+		words := make([]string, len(argv))
 		for i, a := range argv {
-			shown[i] = shellWord(a)
+			words[i] = shellWord(a)
 		}
-		fmt.Fprintf(b.out, "  %s: %s%s\n", j.name, strings.Join(shown, " "), more)
+		fmt.Fprintf(b.out, "  %s: %s%s\n", j.name, strings.Join(words, " "), more)
 	}
 }
 

@@ -18,6 +18,13 @@ type sample struct {
 	rss  int64 // peak resident set size in KiB, as ru_maxrss counts it
 }
 
+func (s sample) seconds() float64 { return s.wall.Seconds() }
+func (s sample) rssMiB() float64  { return float64(s.rss) / 1024 }
+
+func (s sample) String() string {
+	return fmt.Sprintf("%.2f s, %.0f MiB", s.seconds(), s.rssMiB())
+}
+
 // ownPeakRSS returns this process's peak RSS in KiB (VmHWM). A child's
 // ru_maxrss never reads below it: os/exec starts the child on this
 // process's memory (clone with CLONE_VM, then exec), and exec folds the
@@ -40,13 +47,6 @@ func ownPeakRSS() (int64, error) {
 		}
 	}
 	return 0, errors.New("/proc/self/status: no VmHWM")
-}
-
-func (s sample) seconds() float64 { return s.wall.Seconds() }
-func (s sample) rssMiB() float64  { return float64(s.rss) / 1024 }
-
-func (s sample) String() string {
-	return fmt.Sprintf("%.2f s, %.0f MiB", s.seconds(), s.rssMiB())
 }
 
 // job is one side of a comparison: a command and what has to happen
