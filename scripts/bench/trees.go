@@ -19,7 +19,7 @@ import (
 // run.
 func treeRuns(bin string, tags []string) error {
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "kernel\trun\tfiles\tfailed\tchanged\tremoved by rule\twall s\tpeak RSS MB\t")
+	fmt.Fprintln(w, "kernel\trun\tfiles\tfailed\tchanged\tremoved by rule\twall s\tpeak RSS MiB\t")
 	for _, tag := range tags {
 		k, err := kernels.Load(tag)
 		if err != nil {
@@ -111,11 +111,15 @@ func firstFew(s []string) string {
 // runReport runs bin with args (which include -j) and decodes its report.
 // A run in which files failed is still a run to report (exit status 1).
 func runReport(bin string, args []string) (*filter.Report, time.Duration, int64, error) {
+	floor, err := ownPeakRSS()
+	if err != nil {
+		return nil, 0, 0, err
+	}
 	cmd := exec.Command(bin, args...)
 	var out, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	wall := time.Since(start)
 	if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() > 1 {
 		return nil, 0, 0, fmt.Errorf("%v\n%s", err, stderr.String())
@@ -125,9 +129,13 @@ func runReport(bin string, args []string) (*filter.Report, time.Duration, int64,
 		return nil, 0, 0, fmt.Errorf("report: %w", err)
 	}
 	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	var rss int64
-	if ru != nil {
-		rss = ru.Maxrss
+	if ru == nil {
+		return nil, 0, 0, fmt.Errorf("no resource usage for %s", bin)
 	}
-	return &rep, wall, rss, nil
+	// The reports decoded so far make the bench larger; a figure not above
+	// it is not the run's (see ownPeakRSS).
+	if ru.Maxrss <= floor {
+		return nil, 0, 0, fmt.Errorf("peak RSS %d KiB is not above the bench's own (%d KiB): it may not be the run's", ru.Maxrss, floor)
+	}
+	return &rep, wall, ru.Maxrss, nil
 }
