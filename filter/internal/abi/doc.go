@@ -80,7 +80,8 @@
 // arguments (MAX_BPF_FUNC_ARGS), a struct or union return, variadic
 // arguments, a void or zero-sized argument, an argument larger than 16 bytes,
 // or an argument that is not an integer, enum, pointer or struct (floats);
-// unions are accepted as arguments since 6.3. The JITs then place each
+// unions are accepted as arguments since 6.18 ("bpf: Allow union argument in
+// trampoline based programs", September 2025). The JITs then place each
 // argument from its size alone, in 8-byte slots:
 //
 //   - x86-64 from 6.6 (arch/x86/net/bpf_jit_comp.c, save_args): an argument

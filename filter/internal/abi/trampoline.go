@@ -85,8 +85,8 @@ func distill(v Version, fn Func) string {
 			return fmt.Sprintf("arg %d (%s) is floating point", i, a.describe())
 		case a.Size > 16:
 			return fmt.Sprintf("arg %d (%s) is larger than 16 bytes", i, a.describe())
-		case a.Class == Union && v.Less(Version{6, 3}):
-			return fmt.Sprintf("arg %d (%s) is a union (accepted since 6.3)", i, a.describe())
+		case a.Class == Union && v.Less(Version{6, 18}):
+			return fmt.Sprintf("arg %d (%s) is a union (accepted since 6.18)", i, a.describe())
 		case a.Class.aggregate() && v.Less(Version{6, 1}):
 			return fmt.Sprintf("arg %d (%s) is a struct (accepted since 6.1)", i, a.describe())
 		}
