@@ -246,7 +246,12 @@ func Probe(path string) (Kind, error) {
 	}
 	defer closeFn()
 	n, err = io.ReadFull(r, head[:cap(head)])
-	if err != nil && err != io.ErrUnexpectedEOF {
+	if err != nil && (err != io.ErrUnexpectedEOF || n < 18) {
+		// Too little came out to tell anything: the stream is cut
+		// short or corrupt, and that is what to say.
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			err = fmt.Errorf("only %d bytes decompress: %w", n, io.ErrUnexpectedEOF)
+		}
 		return 0, WithPath(path, fmt.Errorf("%s: %w", c, err))
 	}
 	head = head[:n]
@@ -264,4 +269,39 @@ func Probe(path string) (Kind, error) {
 		return KindRelocatable, nil
 	}
 	return KindLinked, nil
+}
+
+// archAliases are the other spellings of the names Arch gives: Debian's,
+// GNU's and the kernel's.
+var archAliases = map[string]string{
+	"amd64": "x86_64", "x86-64": "x86_64", "x64": "x86_64",
+	"aarch64": "arm64",
+	"riscv":   "riscv64",
+	"ppc64le": "ppc64", "ppc64el": "ppc64", "powerpc64le": "ppc64", "powerpc64": "ppc64", "powerpc": "ppc64",
+	"i686": "i386", "x86": "i386",
+	"armhf": "arm", "armel": "arm",
+}
+
+// CanonicalArch returns the name Arch gives for an architecture named
+// name (any of its spellings, case aside), and false for a name Arch never
+// gives. Every name a report can print is accepted.
+func CanonicalArch(name string) (string, bool) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	if a, ok := archAliases[n]; ok {
+		return a, true
+	}
+	for _, a := range []string{"x86_64", "arm64", "riscv64", "s390x", "i386", "arm", "ppc64", "bpf", "x32", "arm64_32", "riscv32"} {
+		if n == a {
+			return a, true
+		}
+	}
+	// Arch names other machines as debug/elf does (EM_SPARCV9, ...).
+	if u := strings.ToUpper(n); strings.HasPrefix(u, "EM_") {
+		for m := elf.Machine(0); m < 1024; m++ {
+			if m.String() == u {
+				return u, true
+			}
+		}
+	}
+	return "", false
 }

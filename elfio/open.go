@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"sync"
+	"syscall"
+	"unsafe"
 )
 
 // Compression is how a file is compressed on disk.
@@ -76,6 +78,9 @@ type File struct {
 
 	// stat is the file as Open found it (nil for parsed bytes).
 	stat os.FileInfo
+	// mapped is the file's mapping when Data lies in one (Close unmaps
+	// it), nil when Data is on the heap.
+	mapped []byte
 	// The symbol table, parsed on first use (Symbols) and kept until
 	// ReleaseSymbols.
 	symsMu   sync.Mutex
@@ -102,8 +107,16 @@ var (
 	magicBTFBE = []byte{0xeb, 0x9f}
 )
 
+// mapThreshold is the size from which an uncompressed file is mapped
+// rather than read: a vmlinux of several hundred megabytes then costs no
+// heap (the garbage collector neither counts nor copies it), and only the
+// pages read (its DWARF, its BTF) become resident.
+const mapThreshold = 1 << 20
+
 // Open reads path, decompresses it if it is gzip, xz or zstd, strips an
 // appended module signature and parses the ELF. Every error starts with path.
+// A large uncompressed file is mapped (privately: writes to Data do not
+// reach the file) instead of read; Close unmaps it.
 func Open(path string) (*File, error) {
 	fh, err := os.Open(path)
 	if err != nil {
@@ -115,16 +128,81 @@ func Open(path string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := readAll(fh, st.Size())
+	raw, mapped, err := readOrMap(fh, st)
 	if err != nil {
 		return nil, WithPath(path, err)
 	}
 	f, err := parse(path, raw)
 	if err != nil {
+		if mapped != nil {
+			syscall.Munmap(mapped)
+		}
 		return nil, err
 	}
-	f.stat = st
+	f.stat, f.mapped = st, mapped
 	return f, nil
+}
+
+// readOrMap returns the file's bytes: mapped when it is a large regular
+// file whose first bytes are no compression magic, read otherwise.
+func readOrMap(fh *os.File, st os.FileInfo) (raw, mapped []byte, err error) {
+	if st.Mode().IsRegular() && st.Size() >= mapThreshold && st.Size() <= MaxDecompressedSize {
+		head := make([]byte, 8)
+		if _, err := fh.ReadAt(head, 0); err == nil && compressionOf(head) == None {
+			m, err := syscall.Mmap(int(fh.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_PRIVATE)
+			if err == nil {
+				return m, m, nil
+			}
+		}
+	}
+	raw, err = readAll(fh, st.Size())
+	return raw, nil, err
+}
+
+// Refault panics again with r when r is a memory fault: reading a mapped
+// file that another process truncated meanwhile. The recovers that turn a
+// parser's panic into "malformed" call it first, so that a file that
+// changed on disk is reported as changed (by the caller's guard, which set
+// debug.SetPanicOnFault) rather than as malformed.
+func Refault(r any) {
+	if _, ok := r.(interface{ Addr() uintptr }); ok {
+		panic(r)
+	}
+}
+
+// Evict says that the bytes b, a slice of f.Data, will not be needed again
+// soon: the whole pages they cover leave the process's resident memory.
+// They stay in the page cache, and reading them again faults them back in
+// unchanged (the mapping is private and read-only). For a file that is not
+// mapped, or bytes outside its mapping, Evict does nothing.
+func (f *File) Evict(b []byte) {
+	if f.mapped == nil || len(b) == 0 {
+		return
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(f.mapped)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	if p < base || p-base > uintptr(len(f.mapped)) || uintptr(len(b)) > uintptr(len(f.mapped))-(p-base) {
+		return
+	}
+	page := uintptr(os.Getpagesize())
+	lo := (p - base + page - 1) &^ (page - 1)
+	hi := (p - base + uintptr(len(b))) &^ (page - 1)
+	if lo < hi {
+		// Advice only: a failure leaves the pages resident, nothing else.
+		_ = syscall.Madvise(f.mapped[lo:hi], syscall.MADV_DONTNEED)
+	}
+}
+
+// Close releases what Open took: the mapping of a large file. f and every
+// slice of its Data may not be used afterwards. Closing a File that holds
+// no mapping, or closing twice, does nothing.
+func (f *File) Close() error {
+	if f.mapped == nil {
+		return nil
+	}
+	m := f.mapped
+	f.mapped, f.Data, f.ELF = nil, nil, nil
+	return syscall.Munmap(m)
 }
 
 // readAll reads r to its end into one allocation of the expected size
@@ -218,6 +296,7 @@ func parse(path string, raw []byte) (*File, error) {
 func newELF(data []byte) (ef *elf.File, err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			Refault(r)
 			ef, err = nil, fmt.Errorf("malformed ELF: %v", r)
 		}
 	}()

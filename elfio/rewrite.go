@@ -137,7 +137,25 @@ func (f *File) rewrite(sections map[string][]byte, inPlace bool) ([]byte, error)
 		}
 		return append([]byte(nil), f.Data...), nil
 	}
+	pl, err := f.planRewrite(sections)
+	if err != nil {
+		return nil, err
+	}
+	out := f.Data
+	if !inPlace || pl.size > uint64(len(f.Data)) {
+		out = make([]byte, pl.size)
+		copy(out, f.Data)
+	}
+	out = out[:pl.size]
+	for _, w := range pl.writes {
+		copy(out[w.off:], w.data)
+	}
+	return out, nil
+}
 
+// planRewrite checks that the named sections of an ELF file can be
+// replaced (see Rewrite) and works out the writes that replace them.
+func (f *File) planRewrite(sections map[string][]byte) (*plan, error) {
 	// Resolve names to section indexes. A name must be unique: replacing the
 	// first of two .BTF sections would leave the file self-contradictory.
 	replace := make(map[int][]byte, len(sections))
@@ -200,7 +218,6 @@ func (f *File) rewrite(sections map[string][]byte, inPlace bool) ([]byte, error)
 	}
 	// Check every replaced extent before touching anything, against the file
 	// and against every byte the rewrite promises to keep.
-	grow := uint64(0)
 	for _, idx := range order {
 		s := f.ELF.Sections[idx]
 		rawOff, rawSize := t.get(f.Data, f, idx, t.offField), t.get(f.Data, f, idx, t.sizeField)
@@ -219,43 +236,60 @@ func (f *File) rewrite(sections map[string][]byte, inPlace bool) ([]byte, error)
 			}
 		}
 		protected = append(protected, e) // replaced sections must not overlap each other either
-		if n := uint64(len(replace[idx])); n > s.FileSize {
-			if s.Addralign > maxMoveAlign {
-				return nil, fmt.Errorf("section %s: sh_addralign %#x is too large to move the section", s.Name, s.Addralign)
-			}
-			grow += n + s.Addralign
+		if n := uint64(len(replace[idx])); n > s.FileSize && s.Addralign > maxMoveAlign {
+			return nil, fmt.Errorf("section %s: sh_addralign %#x is too large to move the section", s.Name, s.Addralign)
 		}
 	}
 
-	out := f.Data
-	if !inPlace {
-		out = make([]byte, len(f.Data), uint64(len(f.Data))+grow)
-		copy(out, f.Data)
-	}
+	return f.planWrites(t, order, replace)
+}
+
+// write is bytes a rewrite puts at an offset of the image.
+type write struct {
+	off  uint64
+	data []byte
+}
+
+// plan is a rewrite of Data as the bytes it writes: the new contents of
+// the replaced sections, zeros over what they no longer use, the section
+// header table; every other byte of Data stays where it is. size is the
+// rewritten image's length (Data's, or more when a section moved to the
+// end).
+type plan struct {
+	size   uint64
+	writes []write
+}
+
+// planWrites works out the writes that replace the sections of order
+// (checked by rewrite) with their new contents.
+func (f *File) planWrites(t shdrTable, order []int, replace map[int][]byte) (*plan, error) {
+	// The section header table is patched in a copy, written whole.
+	shdrs := append([]byte(nil), f.Data[t.off:t.off+t.entSize*uint64(t.count)]...)
+	tab := shdrTable{off: 0, entSize: t.entSize, count: t.count, offField: t.offField, sizeField: t.sizeField, fieldLen: t.fieldLen}
+	pl := &plan{size: uint64(len(f.Data))}
 	for _, idx := range order {
 		s, b := f.ELF.Sections[idx], replace[idx]
 		n := uint64(len(b))
-		old := out[s.Offset : s.Offset+s.FileSize]
 		if n <= s.FileSize {
-			copy(old, b)
-			clear(old[n:])
-			t.put(out, f, idx, t.sizeField, n)
+			pl.writes = append(pl.writes, write{s.Offset, b}, write{s.Offset + n, make([]byte, s.FileSize-n)})
+			tab.put(shdrs, f, idx, tab.sizeField, n)
 			continue
 		}
-		clear(old)
-		newOff := uint64(len(out))
+		pl.writes = append(pl.writes, write{s.Offset, make([]byte, s.FileSize)})
+		newOff := pl.size
 		if a := s.Addralign; a > 1 {
 			newOff = (newOff + a - 1) / a * a
 		}
 		if t.fieldLen == 4 && newOff+n > math.MaxUint32 {
 			return nil, fmt.Errorf("section %s: moving it to offset %#x would exceed the 4 GiB limit of ELF32", s.Name, newOff)
 		}
-		out = append(out, make([]byte, newOff-uint64(len(out)))...)
-		out = append(out, b...)
-		t.put(out, f, idx, t.offField, newOff)
-		t.put(out, f, idx, t.sizeField, n)
+		pl.writes = append(pl.writes, write{newOff, b})
+		pl.size = newOff + n
+		tab.put(shdrs, f, idx, tab.offField, newOff)
+		tab.put(shdrs, f, idx, tab.sizeField, n)
 	}
-	return out, nil
+	pl.writes = append(pl.writes, write{t.off, shdrs})
+	return pl, nil
 }
 
 // shstrndx returns the index of the section-name string table: e_shstrndx,

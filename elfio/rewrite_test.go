@@ -219,10 +219,15 @@ func BenchmarkRewrite(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(img)))
+			var out []byte
 			for b.Loop() {
-				if _, err := f.Rewrite(bc.repl); err != nil {
+				var err error
+				if out, err = f.Rewrite(bc.repl); err != nil {
 					b.Fatal(err)
 				}
+			}
+			if err := verifyImage(FormatELF, bytes.NewReader(out), bc.repl); err != nil {
+				b.Fatal(err)
 			}
 		})
 	}

@@ -47,6 +47,7 @@ func SectionContents(s *elf.Section) (data []byte, err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
+			Refault(r)
 			data, err = nil, fmt.Errorf("malformed contents: %v", r)
 		}
 	}()
@@ -120,6 +121,7 @@ func (f *File) ReleaseSymbols() {
 func symbols(ef *elf.File) (syms []elf.Symbol, err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			Refault(r)
 			syms, err = nil, fmt.Errorf("malformed: %v", r)
 		}
 	}()

@@ -3,6 +3,7 @@ package filter
 import (
 	"errors"
 	"fmt"
+	"runtime"
 
 	"github.com/btffilter/btffilter/elfio"
 	"github.com/btffilter/btffilter/filter/btf"
@@ -40,7 +41,8 @@ type BlobOptions struct {
 	// section is padded with NULs (a linked vmlinux's .BTF, whose size
 	// the link fixed). A larger result is an error.
 	PadTo int
-	// Workers is the number of goroutines scanning the DWARF (at least 1).
+	// Workers is the number of goroutines scanning the DWARF and judging
+	// the FUNCs (at least 1); the result is the same for any number.
 	Workers int
 
 	// facts are what the judge reads of Object and DWARF besides the
@@ -62,10 +64,12 @@ type BlobResult struct {
 	// TypesBefore and TypesAfter count the blob's own types.
 	TypesBefore, TypesAfter int
 	// Removed and Protected are the decisions, in type ID order; Merged
-	// counts the types deduplication merged away.
+	// counts the types deduplication merged away, and Adopted the base
+	// types a split blob took in because its rewritten base dropped them.
 	Removed   []Removed
 	Protected []Protected
 	Merged    int
+	Adopted   int
 	// Warnings are sentences about what could not be judged and why.
 	Warnings []string
 
@@ -104,6 +108,10 @@ func (r *BlobResult) Base() *Base {
 	return newBase("", r.release, r.old, r)
 }
 
+// largeInput is the size of an image from which filterSpec collects the
+// judge's garbage at once: a vmlinux, not a module.
+const largeInput = 64 << 20
+
 // filterSpec is Blob on a decoded spec: judge, rewrite, verify; raw is what
 // spec was decoded from, the result's BTF when nothing changes (nil when
 // the caller does not need it). It owns o.DWARF and o.facts: the largest
@@ -119,7 +127,16 @@ func filterSpec(spec *btf.Spec, raw []byte, o BlobOptions, j *judging, noDWARF e
 			return nil, err
 		}
 	}
+	large := o.DWARF != nil && len(o.DWARF.Data) >= largeInput
 	o.DWARF, o.facts = nil, nil
+	if large {
+		// What the judge decoded from a vmlinux's DWARF (a few hundred
+		// megabytes) is garbage from here on. Collecting it now lets the
+		// rewrite and the checks reuse that memory; left to the
+		// collector's pace, the heap would first grow to twice the
+		// judge's size.
+		runtime.GC()
+	}
 	res.Warnings = append(res.Warnings, d.Warnings...)
 	for _, v := range d.Protected {
 		res.Protected = append(res.Protected, Protected{Name: v.Name, Rule: v.Rule, Reason: v.Reason})
@@ -142,7 +159,7 @@ func filterSpec(spec *btf.Spec, raw []byte, o BlobOptions, j *judging, noDWARF e
 	if err != nil {
 		return nil, err
 	}
-	res.Merged = rw.merged
+	res.Merged, res.Adopted = rw.merged, rw.adopted
 	if len(funcs) == 0 && !rebase && rw.merged == 0 {
 		return res, nil
 	}

@@ -23,7 +23,7 @@ import (
 // explicitly). workers is the number of goroutines scanning the DWARF.
 func judge(spec *btf.Spec, o *BlobOptions, j *judging, noDWARF error, workers int) (*rules.Decision, error) {
 	in := rules.Input{Spec: spec, Drop: j.drop, Keep: j.keep, Rules: j.rules,
-		BTFIDs: o.ProtectedIDs, BTFIDFuncs: o.ProtectedFuncs}
+		BTFIDs: o.ProtectedIDs, BTFIDFuncs: o.ProtectedFuncs, Workers: workers}
 	var warnings []string
 	if len(j.rules.Names()) > 0 {
 		var err error
@@ -47,18 +47,26 @@ func judgeInputs(in *rules.Input, o *BlobOptions, j *judging, noDWARF error, wor
 	obj, dbg := o.Object, o.DWARF
 	in.Symbols = o.facts.symbols
 	release := o.facts.release
-	switch {
-	case obj != nil && obj.ELF != nil:
-		a, err := abi.ParseArch(obj.Arch())
-		switch {
-		case err == nil && j.arch != abi.UnknownArch && j.arch != a:
-			return nil, fmt.Errorf("--arch %s, but the file is %s", j.arch, a)
-		case err == nil:
-			in.Arch = a
+	// The architecture: the file's, else the debug file's, else --arch;
+	// none of them may contradict another.
+	arch, from := j.arch, "--arch"
+	for _, f := range []*elfio.File{obj, dbg} {
+		if f == nil || f.ELF == nil {
+			continue
 		}
-	default:
-		in.Arch = j.arch
+		switch a := f.Arch(); {
+		case arch == "":
+			arch, from = a, f.Path
+		case a != arch && from == "--arch" && f == obj:
+			return nil, &contradiction{fmt.Errorf("--arch %s, but the file is %s", j.arch, a)}
+		case a != arch && from == "--arch":
+			return nil, &contradiction{fmt.Errorf("--arch %s, but the debug file %s is %s", j.arch, f.Path, a)}
+		case a != arch:
+			return nil, &contradiction{fmt.Errorf("the debug file %s is %s, but the file is %s", f.Path, a, arch)}
+		}
 	}
+	in.Arch, _ = abi.ParseArch(arch)
+	in.ArchName = arch
 	var needDWARF, explicit []string
 	for _, name := range in.Rules.Names() {
 		if rules.NeedsDWARF(name) {
@@ -72,17 +80,13 @@ func judgeInputs(in *rules.Input, o *BlobOptions, j *judging, noDWARF error, wor
 		if dbg == nil && noDWARF == nil {
 			noDWARF = fmt.Errorf("no DWARF was given")
 		}
-		if dbg != nil && dbg != obj {
-			if release == "" {
-				release = o.facts.debugRelease
-			}
-			if in.Arch == abi.UnknownArch && dbg.ELF != nil {
-				in.Arch, _ = abi.ParseArch(dbg.Arch())
-			}
+		if dbg != nil && dbg != obj && release == "" {
+			release = o.facts.debugRelease
 		}
 		if dbg != nil {
 			var err error
-			in.DWARF, err = dwarf.Scan(dbg.ELF, dbg.Data, dwarf.Options{Workers: workers})
+			in.DWARF, err = dwarf.Scan(dbg.ELF, dbg.Data, dwarf.Options{
+				Workers: workers, Want: rules.WantedDWARF(in.Spec), Evict: dbg.Evict})
 			if err != nil {
 				return nil, fmt.Errorf("DWARF of %s: %w", dbg.Path, err)
 			}
@@ -103,8 +107,11 @@ func judgeInputs(in *rules.Input, o *BlobOptions, j *judging, noDWARF error, wor
 			in.Version = v
 		}
 	}
-	if in.Version.IsZero() && in.Rules.On[rules.RuleABI] && in.DWARF != nil {
+	if in.Version.IsZero() && in.Rules.On[rules.RuleABI] && in.DWARF != nil && in.Arch != abi.UnknownArch {
 		warnings = append(warnings, "kernel version unknown: the abi rule judges with every trampoline model of the architecture")
+	}
+	if in.DWARF == nil && len(in.Symbols) == 0 && len(in.Drop) == 0 {
+		warnings = append(warnings, "nothing was judged: no DWARF and no function symbols (for a raw blob, give --debuginfo with the ELF it was made from)")
 	}
 	return warnings, nil
 }

@@ -27,10 +27,12 @@ type loaded struct {
 	release string // the kernel release, "" when the file does not say
 	raw     []byte // the .BTF blob as stored
 	spec    *btf.Spec
-	// base is what spec extends: the run's base, or the module's own
-	// distilled base (.BTF.base); nil for base BTF.
-	base *Base
-	ids  *btfids.Section // nil when the file has no .BTF_ids
+	// base is what spec extends: the run's base, the running kernel's
+	// BTF, or the module's own distilled base (.BTF.base); nil for base
+	// BTF. baseNote says in the report which base was used for what.
+	base     *Base
+	baseNote string
+	ids      *btfids.Section // nil when the file has no .BTF_ids
 	// debugIDs is the .BTF_ids of a raw blob's debug file: the ELF the
 	// blob was made from (a kernel build's detached BTF, before
 	// resolve_btfids), whose BTF_ID names protect its FUNCs too.
@@ -47,39 +49,52 @@ type loaded struct {
 	// says why there is none.
 	debug   *elfio.File
 	noDWARF error
+	// warnings are what the load found worth saying (debug files passed
+	// over).
+	warnings []string
 }
 
 // load reads the file at path. base is the run's base for split files, nil
-// for base files.
-func load(path string, base *Base, opts *Options, j *judging) (*loaded, error) {
+// for base files; running, when a module comes with no base at all, gives
+// the running kernel's BTF if the module is for the running kernel.
+func load(path string, base *Base, running func(release string) *Base, opts *Options, j *judging) (_ *loaded, err error) {
 	f, err := elfio.Open(path)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
 	raw, err := f.BTF()
 	if err != nil {
 		return nil, err
 	}
+	in := &loaded{file: f, raw: raw, release: f.KernelRelease(), format: "vmlinux"}
+	distilled := f.Section(".BTF.base") != nil
 	switch {
 	case base != nil && f.Format == elfio.FormatELF && !f.IsModule():
 		// A compressed relocatable object that is no module (Probe
 		// could not tell): base BTF of its own, which no file of the
 		// run extends.
 		base = nil
-	case base == nil && f.IsModule():
-		return nil, errNeedsBase
+	case base == nil && f.IsModule() && !distilled:
+		if base = running(in.release); base == nil {
+			return nil, errNeedsBase
+		}
 	}
-	in := &loaded{file: f, raw: raw, release: f.KernelRelease(), format: "vmlinux"}
 	switch {
 	case f.Format == elfio.FormatRaw:
 		in.format = "raw"
-	case base != nil:
+	case base != nil || distilled:
 		in.format = "module"
 	}
-	if base != nil {
+	if base != nil || distilled {
 		if in.base, err = moduleBase(in, base); err != nil {
 			return nil, err
 		}
+		in.baseNote = describeBases(in.base, base)
 	}
 	if in.spec, err = decodeOn(raw, in.base); err != nil {
 		var misfit *baseFitError
@@ -88,7 +103,7 @@ func load(path string, base *Base, opts *Options, j *judging) (*loaded, error) {
 			if in.release != "" {
 				expects = "the module is for kernel " + in.release
 			}
-			return nil, fmt.Errorf("module BTF does not fit the base %s (%s): %w", in.base.describe(), expects, misfit.err)
+			return nil, &contradiction{fmt.Errorf("module BTF does not fit the base %s (%s): %w", in.base.describe(), expects, misfit.err)}
 		}
 		return nil, elfio.InSection(path, ".BTF", err)
 	}
@@ -99,7 +114,7 @@ func load(path string, base *Base, opts *Options, j *judging) (*loaded, error) {
 		in.padTo = len(raw)
 	}
 	if !j.dedupOnly && needsDWARF(j.rules) {
-		in.debug, in.noDWARF = findDWARF(f, in.release, opts.DebugInfo)
+		in.debug, in.warnings, in.noDWARF = findDWARF(f, in.release, opts.DebugInfo)
 	}
 	if f.Format == elfio.FormatRaw && in.debug != nil {
 		if in.debugIDs, err = readBTFIDs(in.debug); err != nil {
@@ -144,10 +159,23 @@ func decodeOn(raw []byte, base *Base) (*btf.Spec, error) {
 	return spec, nil
 }
 
+// describeBases says which base a module's BTF was judged and written
+// against (used), and what the given base (the run's, -B, the running
+// kernel's) was for, for the report.
+func describeBases(used, given *Base) string {
+	switch {
+	case given == nil:
+		return "its own distilled base (.BTF.base)"
+	case used != given:
+		return "its own distilled base (.BTF.base); " + given.describe() + " is the kernel it relocates onto"
+	}
+	return given.describe()
+}
+
 // moduleBase returns the base a module's BTF extends: its distilled base
 // when it carries one (.BTF.base, relocated by name at load time, so the
-// module is judged against it alone), else the run's base, which must be
-// the kernel the module was built for.
+// module is judged against it alone), else base (the run's, -B, or the
+// running kernel's), which must be the kernel the module was built for.
 func moduleBase(in *loaded, base *Base) (*Base, error) {
 	f := in.file
 	if f.Section(".BTF.base") != nil {
@@ -163,7 +191,7 @@ func moduleBase(in *loaded, base *Base) (*Base, error) {
 		return b, nil
 	}
 	if in.release != "" && base.release != "" && in.release != base.release {
-		return nil, fmt.Errorf("module is for kernel %s but the base %s is kernel %s", in.release, base.describe(), base.release)
+		return nil, &contradiction{fmt.Errorf("module is for kernel %s but the base %s is kernel %s", in.release, base.describe(), base.release)}
 	}
 	return base, nil
 }
@@ -206,14 +234,15 @@ func needsDWARF(set rules.Set) bool {
 
 // findDWARF returns the file whose DWARF describes f: f itself when it has
 // .debug_info, else the separate debug file debugInfo (a file, or a root
-// searched by build-id and module path) leads to. The error says why there
-// is none; it does not name f, which the caller does once.
-func findDWARF(f *elfio.File, release, debugInfo string) (*elfio.File, error) {
+// searched by build-id and module path) leads to, with warnings about the
+// candidates passed over. The error says why there is none; it does not
+// name f, which the caller does once.
+func findDWARF(f *elfio.File, release, debugInfo string) (*elfio.File, []string, error) {
 	if hasDWARF(f) {
-		return f, nil
+		return f, nil, nil
 	}
 	if debugInfo == "" {
-		return nil, errors.New("no DWARF (.debug_info; give --debuginfo)")
+		return nil, nil, errors.New("no DWARF (.debug_info; give --debuginfo)")
 	}
 	// The path under lib/modules/REL/ is the key into a debug tree: see
 	// through symlinks to it.
@@ -224,7 +253,7 @@ func findDWARF(f *elfio.File, release, debugInfo string) (*elfio.File, error) {
 	if f.ELF != nil {
 		id, err := dwarf.BuildID(f.ELF)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		q.BuildID = id
 	}
@@ -232,18 +261,19 @@ func findDWARF(f *elfio.File, release, debugInfo string) (*elfio.File, error) {
 	if st, err := os.Stat(file); err == nil && st.IsDir() {
 		file, roots = "", []string{debugInfo}
 	}
-	p, err := dwarf.FindDebugInfo(q, file, roots)
+	p, warnings, err := dwarf.FindDebugInfo(q, file, roots)
 	if err != nil {
-		return nil, err
+		return nil, warnings, err
 	}
 	dbg, err := elfio.Open(p)
 	if err != nil {
-		return nil, err
+		return nil, warnings, err
 	}
 	if !hasDWARF(dbg) {
-		return nil, fmt.Errorf("debug file %s has no .debug_info", p)
+		dbg.Close()
+		return nil, warnings, fmt.Errorf("debug file %s has no .debug_info", p)
 	}
-	return dbg, nil
+	return dbg, warnings, nil
 }
 
 func hasDWARF(f *elfio.File) bool {

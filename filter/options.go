@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/btffilter/btffilter/elfio"
 	"github.com/btffilter/btffilter/filter/internal/abi"
 	"github.com/btffilter/btffilter/filter/internal/rules"
 )
@@ -39,14 +40,43 @@ type Judging struct {
 // judging is a Judging checked and parsed.
 type judging struct {
 	rules     rules.Set
-	arch      abi.Arch
+	arch      string   // --arch, as elfio.File.Arch names it; "" when not given
+	model     abi.Arch // its calling-convention model, UnknownArch when it has none
 	drop      []string
 	keep      []string
 	kernel    string
 	dedupOnly bool
 }
 
+// UsageError is a bad command line value: an option that makes no sense,
+// or a combination that does not. The command exits 2 for it.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// ErrContradiction marks a file's error that is not the file's fault but a
+// value of the command line the file contradicts: an --arch other than the
+// file's, a base the module was not built on. The file is refused, not
+// judged as the command line says, and the command exits 2.
+var ErrContradiction = errors.New("the command line contradicts the file")
+
+// contradiction is an error of ErrContradiction, reading as err.
+type contradiction struct{ err error }
+
+func (c *contradiction) Error() string        { return c.err.Error() }
+func (c *contradiction) Unwrap() error        { return c.err }
+func (c *contradiction) Is(target error) bool { return target == ErrContradiction }
+
 func (j *Judging) compile() (*judging, error) {
+	c, err := j.parse()
+	if err != nil {
+		return nil, &UsageError{err}
+	}
+	return c, nil
+}
+
+func (j *Judging) parse() (*judging, error) {
 	if j.DedupOnly && (len(j.Drop) > 0 || j.Rules != "") {
 		return nil, errors.New("--dedup-only removes nothing: it cannot be combined with --drop or --rules")
 	}
@@ -70,11 +100,12 @@ func (j *Judging) compile() (*judging, error) {
 		c.rules = rules.DefaultSet()
 	}
 	if j.Arch != "" {
-		a, err := abi.ParseArch(j.Arch)
-		if err != nil {
-			return nil, fmt.Errorf("--arch: %w", err)
+		a, ok := elfio.CanonicalArch(j.Arch)
+		if !ok {
+			return nil, fmt.Errorf("--arch: unknown architecture %q (x86_64, arm64, riscv64, s390x, ppc64, i386, arm, ... or a Debian or GNU spelling of one)", j.Arch)
 		}
 		c.arch = a
+		c.model, _ = abi.ParseArch(a)
 	}
 	if j.Kernel != "" {
 		if _, err := abi.ParseVersion(j.Kernel); err != nil {
@@ -102,18 +133,34 @@ type Options struct {
 	// StripSignature allows rewriting a signed module, dropping its
 	// signature; without it a signed module that would change is refused.
 	StripSignature bool
+	// Sync makes every replaced file durable before the run ends: each new
+	// version is fsynced before it is renamed over the old one, and its
+	// directory after. Without it (the default, as for objcopy, strip or
+	// pahole) the file system writes them back in its own time; the
+	// replacement is atomic either way.
+	Sync bool
 	// DebugInfo is where DWARF comes from when an input has none: a debug
 	// file, or a root searched by build-id and module path (an unpacked
 	// -dbg package, /usr/lib/debug).
 	DebugInfo string
+	// Check predicts, for each module, whether the kernel will accept its
+	// BTF at load time against its base (acceptance.go), and writes
+	// nothing; no rule runs.
+	Check bool
+	// Progress, when set, is called after each file is processed with how
+	// many of the run's files are done; calls do not overlap.
+	Progress func(done, total int)
 }
 
 func (o *Options) check(nfiles int) (*judging, error) {
 	if nfiles == 0 {
-		return nil, errors.New("no input files")
+		return nil, &UsageError{errors.New("no input files")}
 	}
 	if o.Output != "" && nfiles != 1 {
-		return nil, errors.New("-o/--output takes exactly one input file")
+		return nil, &UsageError{errors.New("-o/--output takes exactly one input file")}
+	}
+	if o.Check && (o.Output != "" || o.DedupOnly || o.Rules != "" || len(o.Drop) > 0 || len(o.Keep) > 0 || o.StripSignature) {
+		return nil, &UsageError{errors.New("--check only predicts what the kernel does with the files as they are: it takes no -o, --dedup-only, --rules, --drop, --keep or --strip-signature")}
 	}
 	if o.Jobs < 1 {
 		o.Jobs = 1

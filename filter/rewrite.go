@@ -21,6 +21,7 @@ type rewritten struct {
 	idMap   *btf.IDMap
 	removed []btf.TypeID // the types removed, ascending: FUNCs, their DECL_TAGs, orphaned FUNC_PROTOs
 	merged  int          // types merged away by dedup
+	adopted int          // old base types taken into split BTF
 }
 
 // rewrite removes funcs from spec. base is what spec extends (nil for base
@@ -55,7 +56,7 @@ func rewrite(spec *btf.Spec, funcs []btf.TypeID, base *Base, referenced map[btf.
 		}
 		dd.Spec.Strings = append(dd.Spec.Strings, make([]byte, padTo-n)...)
 	}
-	return &rewritten{spec: dd.Spec, idMap: dd.Map, removed: removed, merged: dd.Merged}, nil
+	return &rewritten{spec: dd.Spec, idMap: dd.Map, removed: removed, merged: dd.Merged, adopted: dd.Adopted}, nil
 }
 
 // remapBTFIDs rewrites the .BTF_ids section for the new type IDs of m.

@@ -151,6 +151,15 @@ zstd -q -c "$m/module.ko" >"$m/module.ko.zst"
 cp "$m/module.ko" "$m/module.ko.gz" "$m/module.ko.xz" "$m/module.ko.zst" "$out/modules/"
 log MODULES "modules/module.ko{,.gz,.xz,.zst}"
 
+# The module as a build outside the kernel tree makes it: its BTF encoded
+# with a distilled base (.BTF.base) by pahole >= 1.28 (sid's, in the
+# chroot: bookworm's cannot), so that it relocates onto any kernel that
+# has its base types.
+cp "$m/module.ko" "$m/module-distilled.ko"
+(cd "$m" && "$root/scripts/sid-chroot.sh" run pahole -J -j1 --btf_features=default,distilled_base --btf_base "$v/vmlinux" module-distilled.ko)
+cp "$m/module-distilled.ko" "$out/modules/"
+log DISTILL modules/module-distilled.ko
+
 # has_signature FILE PAYLOAD: FILE is PAYLOAD followed by a well-formed
 # PKCS#7 module signature trailer.
 has_signature() {
@@ -228,6 +237,7 @@ fi
 	echo "objcopy: $(objcopy --version | head -n1)"
 	echo "llvm-objcopy: $(llvm-objcopy --version | grep -m1 -i version | sed 's/^ *//')"
 	echo "pahole: $(pahole --version)"
+	echo "pahole (sid chroot, modules/module-distilled.ko): $("$root/scripts/sid-chroot.sh" run pahole --version)"
 	echo "bpftool: $(bpftool version | head -n1)"
 	echo "libbpf (bpftool): $(bpftool version | sed -n 's/^using //p')"
 	echo "openssl: $(openssl version)"

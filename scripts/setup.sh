@@ -27,6 +27,9 @@ packages=(
 	gcc binutils gcc-arm-linux-gnueabihf openssl
 	# Used by the benchmark scripts.
 	time
+	# The manual page test renders the page; the durability test traces
+	# the sync calls.
+	man-db strace
 )
 
 [[ $(id -u) == 0 ]] || bf_die "run as root (apt-get install is needed)"

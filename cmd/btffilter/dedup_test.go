@@ -45,7 +45,7 @@ func TestDedupOnlyFixtures(t *testing.T) {
 func TestDedupOnlyExcludesRemoval(t *testing.T) {
 	for _, args := range [][]string{{"--drop", "x"}, {"--rules", "abi"}} {
 		_, stderr, code := runCLI(t, append(append([]string{"--dedup-only"}, args...), fixtureModule)...)
-		if code != 1 || !strings.Contains(stderr, "cannot be combined") {
+		if code != 2 || !strings.Contains(stderr, "cannot be combined") {
 			t.Errorf("%v: exit %d: %s", args, code, stderr)
 		}
 	}

@@ -272,7 +272,7 @@ func TestBadInput(t *testing.T) {
 			func(t *testing.T) []string { return debugFileArgs(t, 3, true) }},
 		{"DWARF nested absurdly deep", rawBase, []string{"--arch", "x86_64", "--rules", "abi"}, "nested more than",
 			func(t *testing.T) []string { return debugFileArgs(t, 100000, false) }},
-		{"module with a base of another kernel", module, []string{"-B", "../../testdata/x86_64/gcc/base.o"}, "does not fit the base", nil},
+		{"module with a base of another kernel", module, []string{"-B", "../../testdata/x86_64/gcc/base.o"}, "!does not fit the base", nil},
 		{"read-only file", func(t *testing.T, dir string) string {
 			p := module(t, dir)
 			os.Chmod(p, 0o444)
@@ -333,14 +333,21 @@ func TestHelpAndUsage(t *testing.T) {
 	if _, _, code := runCLI(t, "--help"); code != 0 {
 		t.Errorf("--help: exit %d", code)
 	}
-	if _, stderr, code := runCLI(t); code != 1 || !strings.Contains(stderr, "no input files") {
+	if _, stderr, code := runCLI(t); code != 2 || !strings.Contains(stderr, "no input files") {
 		t.Errorf("no args: exit %d %s", code, stderr)
 	}
-	if _, _, code := runCLI(t, "--no-such-flag", "x"); code != 2 {
-		t.Errorf("bad flag: exit %d", code)
+	if _, stderr, code := runCLI(t, "--no-such-flag", "x"); code != 2 || !strings.Contains(stderr, "unknown flag: --no-such-flag") {
+		t.Errorf("bad flag: exit %d %s", code, stderr)
 	}
-	if _, stderr, code := runCLI(t, "-o", "x", "a", "b"); code != 1 || !strings.Contains(stderr, "exactly one") {
+	if _, stderr, code := runCLI(t, "-o", "x", "a", "b"); code != 2 || !strings.Contains(stderr, "exactly one") {
 		t.Errorf("-o with two files: exit %d %s", code, stderr)
+	}
+	if _, stderr, code := runCLI(t, "-n", t.TempDir()); code != 2 || !strings.Contains(stderr, "no kernel modules") {
+		t.Errorf("a directory without modules: exit %d %s", code, stderr)
+	}
+	_, help, _ := runCLI(t, "--help")
+	if !strings.Contains(help, "examples:") || strings.Count(help, "\n    btffilter ") != 3 {
+		t.Errorf("--help does not end with three examples:\n%s", help)
 	}
 }
 

@@ -215,8 +215,7 @@ func decodeTypes(data []byte, order binary.ByteOrder, firstID TypeID, secOff uin
 			words[i] = binary.BigEndian.Uint32(data[4*i:])
 		}
 	}
-	// A record is at least three words: a cheap upper bound for the slice.
-	types := make([]Type, 0, len(words)/3+1)
+	types := make([]Type, 0, countRecords(words))
 	for w := 0; w < len(words); {
 		id := firstID + TypeID(len(types))
 		at := uint64(secOff) + 4*uint64(w)
@@ -240,6 +239,23 @@ func decodeTypes(data []byte, order binary.ByteOrder, firstID TypeID, secOff uin
 		w += 3 + int(n)
 	}
 	return types, nil
+}
+
+// countRecords counts the records of a type section by their headers
+// alone, stopping at the first that does not parse (decodeTypes then says
+// why): the slice of types is allocated once, at its size (a bound from the
+// section's length would be up to four times too large).
+func countRecords(words []uint32) int {
+	n := 0
+	for w := 0; len(words)-w >= 3; n++ {
+		k := Kind((words[w+1] >> infoKindShift) & infoKindMask)
+		if k == KindUnknown || k > maxKind {
+			break
+		}
+		l := kindLayouts[k]
+		w += 3 + l.fixed + l.perElem*int(words[w+1]&infoVlenMask)
+	}
+	return n
 }
 
 // Encode returns the blob's bytes. A Spec whose sections kept the sizes its

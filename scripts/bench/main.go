@@ -9,6 +9,13 @@
 // compares two btffilter binaries (OLD, the reference; NEW) on the -n run
 // of each kernel's vmlinux (the real Debian kernels of docs/testing.md,
 // fetched by scripts/fetch-kernels.sh).
+//
+//	go run ./scripts/bench -trees -new NEW [-tags TAGS]
+//
+// runs NEW once over each kernel's vmlinux and whole unstripped module
+// tree (-n, default rules), and over the stripped, signed module tree of
+// the image package with --debuginfo and -B, and prints what each run did
+// (files, failures, removals per rule) with its wall time and peak RSS.
 package main
 
 import (
@@ -30,7 +37,15 @@ func main() {
 	newBin := flag.String("new", "", "the btffilter binary measured against it")
 	runs := flag.Int("runs", 5, "runs of each side (at least 5 for a median that means something)")
 	tags := flag.String("tags", "6.1-amd64,7.2-amd64", "kernels whose vmlinux is measured")
+	trees := flag.Bool("trees", false, "run -new over whole module trees (see the package comment)")
 	flag.Parse()
+	if *trees && *newBin != "" {
+		if err := treeRuns(*newBin, strings.Split(*tags, ",")); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *oldBin == "" || *newBin == "" || *runs < 1 {
 		fmt.Fprintln(os.Stderr, "usage: go run ./scripts/bench -old OLD -new NEW [-runs N] [-tags TAGS]")
 		os.Exit(2)

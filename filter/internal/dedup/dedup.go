@@ -44,8 +44,11 @@ type Result struct {
 	// merged type to its representative's new ID, a removed type to
 	// nothing, base IDs to themselves or through Options.BaseMap.
 	Map *btf.IDMap
-	// Merged is the number of input types that were merged away.
+	// Merged is the number of types that were merged away.
 	Merged int
+	// Adopted is the number of old base types copied into the split
+	// types because the new base no longer has them (Options.BaseMap).
+	Adopted int
 }
 
 // Map values that are not type IDs (libbpf's BTF_UNPROCESSED_ID and
@@ -73,6 +76,7 @@ type state struct {
 	void        btf.Type   // the type of ID 0
 	adjustCanon bool       // the current walk would need to change a base type
 	result      *Result
+	adopted     int  // old base types copied into the split types
 	budget      int  // types identical may still visit
 	inPlace     bool // Options.InPlace
 	moving      bool // references must be renumbered or checked for removed types
@@ -142,7 +146,6 @@ func newState(s *btf.Spec, opts Options) (*state, error) {
 		d.bt = b.types
 		d.first = uint32(b.spec.NextID())
 	}
-	d.n = d.first + uint32(len(s.Types))
 	return d, nil
 }
 
@@ -150,19 +153,29 @@ func newState(s *btf.Spec, opts Options) (*state, error) {
 func (d *state) inputID(id uint32) uint32 { return id - d.first + d.inFirst }
 
 func (d *state) run(s *btf.Spec, remove []btf.TypeID, upTo int) error {
+	var gone []bool // own index -> removed
+	if len(remove) > 0 {
+		gone = make([]bool, len(s.Types))
+		for _, id := range remove {
+			if id < btf.TypeID(d.inFirst) || id >= s.NextID() {
+				return fmt.Errorf("dedup: type [%d] to remove is not a type of this BTF", id)
+			}
+			gone[uint32(id)-d.inFirst] = true
+		}
+	}
+	d.moving = len(remove) > 0 || d.baseMap != nil || d.first != d.inFirst
+	if err := d.copyOwn(s, gone); err != nil {
+		return err
+	}
+	d.n = d.first + uint32(len(d.own))
 	d.mp = make([]uint32, d.n)
 	for id := uint32(1); id < d.first; id++ {
 		d.mp[id] = id // the base is canonical
 	}
-	for _, id := range remove {
-		if id < btf.TypeID(d.inFirst) || id >= s.NextID() {
-			return fmt.Errorf("dedup: type [%d] to remove is not a type of this BTF", id)
+	for i, g := range gone {
+		if g {
+			d.mp[d.first+uint32(i)] = removedID
 		}
-		d.mp[uint32(id)-d.inFirst+d.first] = removedID
-	}
-	d.moving = len(remove) > 0 || d.baseMap != nil || d.first != d.inFirst
-	if err := d.copyOwn(s); err != nil {
-		return err
 	}
 	d.hypot = make([]uint32, d.n)
 	for i := range d.hypot {
@@ -214,12 +227,20 @@ func (d *state) removed(id uint32) bool { return d.mp[id] == removedID }
 
 // copyOwn copies s's types into one private array and one slab of extra
 // words (with Options.InPlace it takes s's own, see there), and checks that
-// every referenced ID exists and is kept, so that the passes can index
-// without checks. References are moved into the result's numbering on the
-// way: own IDs by the shift onto the new base, base IDs through the base
-// map. The copy is what the passes rewrite, and its kept types become the
-// output, so it is made once and nothing else is.
-func (d *state) copyOwn(s *btf.Spec) error {
+// every referenced ID exists and is kept (gone marks the removed ones by
+// own index), so that the passes can index without checks. References are
+// moved into the result's numbering on the way: own IDs by the shift onto
+// the new base, base IDs through the base map. The copy is what the passes
+// rewrite, and its kept types become the output, so it is made once and
+// nothing else is.
+//
+// A kept type may refer to an old base type the new base no longer has: a
+// FUNC_PROTO that only the base's removed FUNCs used, which a module's
+// function pointer still names. Such a type is adopted: a copy of it (and,
+// the same way, of what it refers to that the new base lost) is appended to
+// the split types, so the module keeps describing what it describes while
+// the new base stays what it is whatever modules it serves.
+func (d *state) copyOwn(s *btf.Spec, gone []bool) error {
 	if d.inPlace {
 		d.own = s.Types
 	} else {
@@ -245,6 +266,9 @@ func (d *state) copyOwn(s *btf.Spec) error {
 		}
 	}
 	inEnd := d.inFirst + uint32(len(d.own))
+	own := len(d.own)
+	adopted := map[uint32]uint32{} // old base ID -> its copy's ID
+	var pending []btf.Type         // adopted while one type is visited
 	// move puts a reference of kept type id (the input's ID) into the
 	// result's numbering, failing on a reference to a removed type. It is
 	// made once: a callback made per type would cost an allocation each.
@@ -256,34 +280,58 @@ func (d *state) copyOwn(s *btf.Spec) error {
 		case err != nil || ref == 0:
 		case ref >= d.inFirst:
 			n := ref - d.inFirst + d.first
-			if d.removed(n) {
+			if gone != nil && gone[ref-d.inFirst] {
 				err = fmt.Errorf("dedup: kept type [%d] refers to removed type [%d]", id, ref)
 			}
 			*p = n
 		case d.baseMap != nil:
 			n, ok := d.baseMap.Lookup(btf.TypeID(ref))
-			if !ok {
-				err = fmt.Errorf("dedup: kept type [%d] refers to base type [%d], which the new base removed", id, ref)
+			if ok {
+				*p = uint32(n)
+				return
 			}
-			*p = uint32(n)
+			c, done := adopted[ref]
+			if !done {
+				t, e := s.Base.Type(btf.TypeID(ref))
+				if e != nil || t == nil {
+					err = fmt.Errorf("dedup: kept type [%d] refers to base type [%d], which the old base does not have", id, ref)
+					return
+				}
+				c = d.first + uint32(len(d.own)+len(pending))
+				adopted[ref] = c
+				// Its references are moved when the loop below
+				// reaches it.
+				pending = append(pending, t.Clone())
+			}
+			*p = c
 		}
 	}
-	for i := range d.own {
+	for i := 0; i < len(d.own); i++ {
 		t := &d.own[i]
 		id = d.inFirst + uint32(i)
-		if !wellFormed(t) {
-			return fmt.Errorf("dedup: type [%d] %v: vlen %d does not match its %d extra words", id, t.Kind(), t.Vlen(), len(t.Extra))
+		if i < own {
+			if !wellFormed(t) {
+				return fmt.Errorf("dedup: type [%d] %v: vlen %d does not match its %d extra words", id, t.Kind(), t.Vlen(), len(t.Extra))
+			}
+			if bad := maxRef(t); bad >= inEnd {
+				return fmt.Errorf("dedup: type [%d] %v refers to type %d, past the last type %d", id, t.Kind(), bad, inEnd-1)
+			}
+		} else if !wellFormed(t) || maxRef(t) >= d.inFirst {
+			return fmt.Errorf("dedup: adopted base type %v is malformed", t.Kind())
 		}
-		if bad := maxRef(t); bad >= inEnd {
-			return fmt.Errorf("dedup: type [%d] %v refers to type %d, past the last type %d", id, t.Kind(), bad, inEnd-1)
-		}
-		if d.moving && !d.removed(d.first+uint32(i)) {
+		if d.moving && (gone == nil || i >= own || !gone[i]) {
 			t.VisitTypeIDs(move)
 			if err != nil {
 				return err
 			}
+			if len(pending) > 0 {
+				// Appended only now: t points into d.own.
+				d.own = append(d.own[:len(d.own):len(d.own)], pending...)
+				pending = pending[:0]
+			}
 		}
 	}
+	d.adopted = len(d.own) - own
 	return nil
 }
 
@@ -449,10 +497,11 @@ func (d *state) compact(s *btf.Spec, strs []byte) (*Result, error) {
 		}
 		d.mp[id] = n
 	}
-	// btf.TypeID is a uint32, so the map can use mp's memory as it is.
+	// btf.TypeID is a uint32, so the map can use mp's memory as it is;
+	// it covers the input's types, not the adopted ones.
 	var to []btf.TypeID
-	if d.n > d.first {
-		to = unsafe.Slice((*btf.TypeID)(unsafe.Pointer(&d.mp[d.first])), d.n-d.first)
+	if n := d.n - d.first - uint32(d.adopted); n > 0 {
+		to = unsafe.Slice((*btf.TypeID)(unsafe.Pointer(&d.mp[d.first])), n)
 	}
 	base := s.Base
 	if d.baseMap != nil {
@@ -460,8 +509,9 @@ func (d *state) compact(s *btf.Spec, strs []byte) (*Result, error) {
 	}
 	out := &btf.Spec{Order: s.Order, Header: s.Header, Types: types, Strings: strs, Layout: s.Layout, Base: base}
 	return &Result{
-		Spec:   out,
-		Map:    btf.NewIDMap(s.FirstID(), to, d.baseMap),
-		Merged: len(d.own) - int(kept) - removed,
+		Spec:    out,
+		Map:     btf.NewIDMap(s.FirstID(), to, d.baseMap),
+		Merged:  len(d.own) - int(kept) - removed,
+		Adopted: d.adopted,
 	}, nil
 }

@@ -2,6 +2,7 @@ package dedup
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/btffilter/btffilter/filter/btf"
@@ -257,4 +258,63 @@ func TestBaseStringCopied(t *testing.T) {
 		t.Fatalf("name %q at %d (split strings start at %d)", name, last.NameOff, mres.Spec.StrBase())
 	}
 	checkKept(t, mod, nil, mres)
+}
+
+// TestAdoptRemovedBaseType: a module's function pointer names a base
+// FUNC_PROTO that only a removed base FUNC used, so the new base drops it.
+// Moving the module onto the new base adopts a copy of the prototype: the
+// module grows by that one type, its pointer points at the copy, and the
+// result loads on the new base.
+func TestAdoptRemovedBaseType(t *testing.T) {
+	base := btftest.Load(t, "../../../testdata/x86_64/gcc/base.btf", nil)
+	mod := btftest.Load(t, "../../../testdata/x86_64/gcc/module.btf", base)
+	fn := funcID(t, base, "wide_middle")
+	proto := btf.TypeID(base.Types[fn-1].SizeType)
+	removed, err := prune.Mark(base, []btf.TypeID{fn}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(removed, proto) {
+		t.Fatalf("wide_middle's prototype [%d] is used elsewhere in the fixture; the test needs one only it uses", proto)
+	}
+	ptr := mod.NextID()
+	mod.Types = append(mod.Types, btf.Type{Info: uint32(btf.KindPtr) << 24, SizeType: uint32(proto)})
+	bres, err := Dedup(base, Options{Remove: removed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := check.Blob(bres.Spec.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb, err := NewBase(bres.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mres, err := Dedup(mod, Options{Base: nb, BaseMap: bres.Map})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mres.Adopted != 1 || len(mres.Spec.Types) != len(mod.Types)+1 {
+		t.Fatalf("adopted %d, %d types from %d; want 1 adopted and one type more", mres.Adopted, len(mres.Spec.Types), len(mod.Types))
+	}
+	if _, err := check.Split(mres.Spec.Encode(), cb); err != nil {
+		t.Fatal(err)
+	}
+	np, ok := mres.Map.Lookup(ptr)
+	if !ok {
+		t.Fatal("the pointer is gone")
+	}
+	pt, _ := mres.Spec.Type(np)
+	copyID := btf.TypeID(pt.SizeType)
+	ct, err := mres.Spec.Type(copyID)
+	if err != nil || ct.Kind() != btf.KindFuncProto || copyID < mres.Spec.FirstID() {
+		t.Fatalf("the pointer points at [%d] %v (%v), want the module's copy of the prototype", copyID, ct, err)
+	}
+	// The copy reads as the old prototype: same return and parameters,
+	// each mapped onto the new base.
+	old := base.Types[proto-1]
+	if err := sameType(base, &old, mres.Spec, ct, bres.Map); err != nil {
+		t.Fatalf("the copy differs from the base's prototype: %v", err)
+	}
 }

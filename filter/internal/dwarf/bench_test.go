@@ -19,6 +19,9 @@ func BenchmarkScanVmlinux(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		if len(d.Funcs) < 100000 {
+			b.Fatalf("%d subprograms, a vmlinux has hundreds of thousands", len(d.Funcs))
+		}
 		b.ReportMetric(float64(len(d.Funcs)), "subprograms")
 	}
 }

@@ -22,9 +22,9 @@ type Data struct {
 	// types have Kind KindUnsupported and the affected names are empty.
 	Unsupported int
 
-	// sec is what Scan read, kept for TypeName, and typeNames its reader.
-	sec       *sections
-	typeNames *typeNames
+	// sec is what Scan read, and namer TypeName's reader over it.
+	sec   *sections
+	namer *namer
 }
 
 // Unit is one compilation (or partial) unit.

@@ -35,12 +35,21 @@ var debugSuffixes = []string{".xz", ".zst", ".gz"}
 // FindDebugInfo returns the path of the separate debug file for q. When file
 // is not empty it is the answer (it must exist and, if q.BuildID is set,
 // carry the same build-id). Otherwise each root is searched in order; a root
-// is either a file-system root (an unpacked -dbg package, holding
+// is either a file-system root (an unpacked debug package, holding
 // usr/lib/debug) or a debug directory itself (/usr/lib/debug). Within a
-// root, in order: .build-id/xx/rest.debug, then the module's path under
-// lib/modules/REL/, then boot/vmlinux-REL and vmlinux-REL. The error lists
-// every path tried and why each was rejected.
-func FindDebugInfo(q DebugQuery, file string, roots []string) (string, error) {
+// root the layouts of the distributions are tried, in order:
+//
+//   - .build-id/xx/rest.debug (Debian, Ubuntu, Fedora, RHEL, Arch);
+//   - the module's path under lib/modules/REL/, under its own name without
+//     a compression suffix (Debian, Ubuntu) or with .debug appended
+//     (Fedora, RHEL: NAME.ko.debug);
+//   - for a vmlinux, boot/vmlinux-REL (Debian, Ubuntu),
+//     lib/modules/REL/vmlinux (Fedora, RHEL) and vmlinux-REL.
+//
+// A candidate whose build-id is another one is passed over, and a warning
+// names both ids. The error lists every path tried and why each was
+// rejected.
+func FindDebugInfo(q DebugQuery, file string, roots []string) (path string, warnings []string, err error) {
 	var tried []string
 	check := func(p string) bool {
 		st, err := os.Stat(p)
@@ -57,28 +66,30 @@ func FindDebugInfo(q DebugQuery, file string, roots []string) (string, error) {
 			tried = append(tried, fmt.Sprintf("%s: %v", p, err))
 			return false
 		case id != nil && !bytes.Equal(id, q.BuildID):
-			tried = append(tried, fmt.Sprintf("%s: build-id %x, want %x", p, id, q.BuildID))
+			why := fmt.Sprintf("%s: build-id %x, want %x", p, id, q.BuildID)
+			tried = append(tried, why)
+			warnings = append(warnings, "debug file "+why+": not used")
 			return false
 		}
 		return true
 	}
 	if file != "" {
 		if check(file) {
-			return file, nil
+			return file, nil, nil
 		}
-		return "", fmt.Errorf("dwarf: debug information %s", strings.Join(tried, "; "))
+		return "", nil, fmt.Errorf("dwarf: debug information %s", strings.Join(tried, "; "))
 	}
 	for _, root := range roots {
 		for _, p := range debugCandidates(q, root) {
 			if check(p) {
-				return p, nil
+				return p, warnings, nil
 			}
 		}
 	}
 	if len(tried) == 0 {
-		return "", errors.New("dwarf: no debug root to search and no build-id or path to search by")
+		return "", nil, errors.New("dwarf: no debug root to search and no build-id or path to search by")
 	}
-	return "", fmt.Errorf("dwarf: no debug information found (tried %s)", strings.Join(tried, "; "))
+	return "", warnings, fmt.Errorf("dwarf: no debug information found (tried %s)", strings.Join(tried, "; "))
 }
 
 // debugCandidates lists the paths to try under one root.
@@ -98,14 +109,19 @@ func debugCandidates(q DebugQuery, root string) []string {
 		for _, s := range debugSuffixes {
 			p = strings.TrimSuffix(p, s)
 		}
+		var rel string
 		if i := strings.LastIndex(p, "lib/modules/"); i >= 0 {
-			rels = append(rels, filepath.FromSlash(p[i:]))
+			rel = filepath.FromSlash(p[i:])
 		} else if i := strings.LastIndex(p, "kernel/"); i >= 0 && q.Release != "" {
-			rels = append(rels, filepath.Join("lib", "modules", q.Release, filepath.FromSlash(p[i:])))
+			rel = filepath.Join("lib", "modules", q.Release, filepath.FromSlash(p[i:]))
+		}
+		if rel != "" {
+			rels = append(rels, rel, rel+".debug")
 		}
 	}
 	if q.Release != "" && (q.Path == "" || strings.HasPrefix(filepath.Base(q.Path), "vmlinu")) {
-		rels = append(rels, filepath.Join("boot", "vmlinux-"+q.Release), "vmlinux-"+q.Release)
+		rels = append(rels, filepath.Join("boot", "vmlinux-"+q.Release),
+			filepath.Join("lib", "modules", q.Release, "vmlinux"), "vmlinux-"+q.Release)
 	}
 	var out []string
 	for _, d := range dirs {

@@ -3,6 +3,7 @@ package dwarf
 import (
 	"debug/elf"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,6 +51,18 @@ func TestFindDebugInfo(t *testing.T) {
 	copyFile(t, noID, modPath)
 	vmPath := filepath.Join(root, "usr", "lib", "debug", "boot", "vmlinux-6.1.0-9-amd64")
 	copyFile(t, withID, vmPath)
+	// Fedora and RHEL: NAME.ko.debug beside the module's path, and the
+	// vmlinux under lib/modules/REL/.
+	fedora := t.TempDir()
+	fedoraMod := filepath.Join(fedora, "usr", "lib", "debug", "lib", "modules", "6.8.0-1.fc40.x86_64", "kernel", "fs", "foo.ko.debug")
+	copyFile(t, noID, fedoraMod)
+	fedoraVm := filepath.Join(fedora, "usr", "lib", "debug", "lib", "modules", "6.8.0-1.fc40.x86_64", "vmlinux")
+	copyFile(t, withID, fedoraVm)
+	// Arch: build-ids only, in the debug directory itself. A path
+	// candidate with another build-id comes first in another root.
+	arch := t.TempDir()
+	archByID := filepath.Join(arch, ".build-id", hexID[:2], hexID[2:]+".debug")
+	copyFile(t, withID, archByID)
 
 	cases := []struct {
 		name  string
@@ -58,7 +71,15 @@ func TestFindDebugInfo(t *testing.T) {
 		roots []string
 		want  string // "" when an error is expected
 		err   string
+		warn  string // a warning that must be given
 	}{
+		{name: "Fedora module", q: DebugQuery{Path: "/lib/modules/6.8.0-1.fc40.x86_64/kernel/fs/foo.ko.xz"}, roots: []string{fedora}, want: fedoraMod},
+		{name: "Fedora vmlinux", q: DebugQuery{BuildID: id, Release: "6.8.0-1.fc40.x86_64"}, roots: []string{fedora}, want: fedoraVm},
+		{name: "Arch by build-id", q: DebugQuery{BuildID: id}, roots: []string{arch}, want: archByID},
+		{name: "found in the second root", q: DebugQuery{BuildID: id, Release: "6.1.0-9-amd64"},
+			roots: []string{fedora, root}, want: byID},
+		{name: "another build-id at the path, the right one by id", q: DebugQuery{BuildID: other, Release: "6.8.0-1.fc40.x86_64"},
+			roots: []string{fedora, root}, err: "build-id", warn: fmt.Sprintf("build-id %x, want %x: not used", id, other)},
 		{name: "by build-id from a package root", q: DebugQuery{BuildID: id}, roots: []string{root}, want: byID},
 		{name: "by build-id from the debug directory", q: DebugQuery{BuildID: id}, roots: []string{filepath.Join(root, "usr", "lib", "debug")}, want: byID},
 		{name: "by module path, compressed", q: DebugQuery{Path: "/x/image/lib/modules/6.1.0-9-amd64/kernel/fs/foo.ko.xz"}, roots: []string{root}, want: modPath},
@@ -73,7 +94,10 @@ func TestFindDebugInfo(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := FindDebugInfo(c.q, c.file, c.roots)
+			got, warnings, err := FindDebugInfo(c.q, c.file, c.roots)
+			if c.warn != "" && !strings.Contains(strings.Join(warnings, "\n"), c.warn) {
+				t.Errorf("warnings %q, want one saying %q", warnings, c.warn)
+			}
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("got %q, %v; want an error containing %q", got, err, c.err)
@@ -110,7 +134,7 @@ func TestFindDebugInfoKernel(t *testing.T) {
 	if _, err := Open(stripped, Options{}); err == nil || !strings.Contains(err.Error(), "no .debug_info") {
 		t.Errorf("stripped module scanned: %v", err)
 	}
-	got, err := FindDebugInfo(DebugQuery{BuildID: id, Path: stripped}, "", []string{filepath.Join(k.Dir, "dbg")})
+	got, _, err := FindDebugInfo(DebugQuery{BuildID: id, Path: stripped}, "", []string{filepath.Join(k.Dir, "dbg")})
 	if err != nil {
 		t.Fatal(err)
 	}

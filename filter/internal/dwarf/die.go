@@ -3,6 +3,7 @@ package dwarf
 import (
 	"bytes"
 	"fmt"
+	"sync"
 )
 
 // die holds the attributes of one DIE that the scanner uses; everything else
@@ -36,10 +37,24 @@ type die struct {
 type ctx struct {
 	sec   *sections
 	units []*unit
+	want  func(name string) bool // Options.Want
+	evict func([]byte)           // Options.Evict
+	// fault is set when reading the sections faulted (parallel).
+	faultOnce sync.Once
+	fault     error
 }
 
 // unitAt returns the unit that contains .debug_info offset off.
 func (c *ctx) unitAt(off uint64) *unit {
+	if i := c.unitIndex(off); i >= 0 {
+		return c.units[i]
+	}
+	return nil
+}
+
+// unitIndex returns the index of the unit that contains .debug_info
+// offset off, or -1.
+func (c *ctx) unitIndex(off uint64) int {
 	lo, hi := 0, len(c.units)
 	for lo < hi {
 		m := (lo + hi) / 2
@@ -50,21 +65,44 @@ func (c *ctx) unitAt(off uint64) *unit {
 		}
 	}
 	if lo < len(c.units) && c.units[lo].off <= off && off < c.units[lo].end {
-		return c.units[lo]
+		return lo
 	}
-	return nil
+	return -1
 }
 
 // worker is one scanning goroutine's private state.
 type worker struct {
 	*ctx
-	strs  map[uint64]string // interned strings by section tag<<56 | offset
-	types map[uint64]*Type  // peeled types of the current unit by DIE offset
-	v     val
+	// cur is the unit the worker scans and own its abbreviation table,
+	// parsed again in place for each unit.
+	cur *unit
+	own abbrevTable
+	// Buffers scanUnit reuses from unit to unit.
+	funcBuf   []Func
+	paramBuf  []Param
+	spanBuf   []span
+	parentBuf []int
+	strs      map[uint64]string // interned strings by section tag<<56 | offset
+	types     map[uint64]*Type  // peeled types of the current unit by DIE offset
+	v         val
 	// unsupported counts references not followed in the current unit.
 	unsupported int
 	// typeErr is the first malformed type met in the current unit.
 	typeErr error
+	// locRead is the part of .debug_loclists the current unit's lists
+	// were read from, evicted with the unit (Options.Evict).
+	locRead span
+}
+
+// span is a range of section offsets, grown by add; empty when hi <= lo.
+type span struct{ lo, hi int }
+
+func (s *span) add(lo, hi int) {
+	if s.hi <= s.lo {
+		s.lo, s.hi = lo, hi
+		return
+	}
+	s.lo, s.hi = min(s.lo, lo), max(s.hi, hi)
 }
 
 // String section tags for the intern key.
@@ -72,6 +110,48 @@ const (
 	keyStr     = 1 << 56
 	keyLineStr = 2 << 56
 )
+
+// startUnit makes u the worker's current unit: its abbreviation table is
+// parsed into the worker's own, and its unit DIE read if no other worker
+// has read it yet.
+func (w *worker) startUnit(u *unit) error {
+	w.cur = nil
+	if err := w.own.parse(w.sec.abbrev, u.abbrevOff, u); err != nil {
+		return fmt.Errorf("%w (unit at 0x%x)", err, u.off)
+	}
+	w.cur = u
+	return w.prepare(u, &w.own)
+}
+
+// prepare reads the unit DIE of u with table t, once for the whole scan.
+func (w *worker) prepare(u *unit, t *abbrevTable) error {
+	u.prepared.Do(func() { u.prepErr = w.unitDIE(u, t) })
+	return u.prepErr
+}
+
+// abbrevs returns the abbreviation table to read unit u's DIEs with: the
+// worker's own for its current unit; for another unit (a reference across
+// units), that unit's shared table, made on first use.
+func (w *worker) abbrevs(u *unit) (*abbrevTable, error) {
+	if u == w.cur {
+		return &w.own, nil
+	}
+	u.sharedMu.Lock()
+	if u.shared == nil && u.sharedErr == nil {
+		t, err := parseAbbrevs(w.sec.abbrev, u.abbrevOff, u)
+		if err != nil {
+			u.sharedErr = fmt.Errorf("%w (unit at 0x%x)", err, u.off)
+		} else {
+			u.shared = t
+		}
+	}
+	t, err := u.shared, u.sharedErr
+	u.sharedMu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return t, w.prepare(u, t)
+}
 
 // dieErr formats an error naming the unit and the DIE.
 func dieErr(u *unit, off uint64, format string, args ...any) error {
@@ -94,7 +174,11 @@ func (w *worker) readDIE(u *unit, off uint64, d *die) error {
 		d.next = uint64(p)
 		return nil
 	}
-	a := u.abbrevs.get(code)
+	t, err := w.abbrevs(u)
+	if err != nil {
+		return err
+	}
+	a := t.get(code)
 	if a == nil {
 		return dieErr(u, off, "abbreviation code %d not in the table at .debug_abbrev 0x%x", code, u.abbrevOff)
 	}

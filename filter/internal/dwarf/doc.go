@@ -2,8 +2,7 @@
 // need: every subprogram, its formal parameters with their location at
 // function entry, and the real layout of each parameter and return type
 // (docs/facts.md §1-5; DWARF 5 standard, dwarfstd.org). It is the one
-// package that decodes DWARF (Go's debug/dwarf included, used behind
-// TypeName); it knows no BTF and no rule.
+// package that decodes DWARF; it knows no BTF and no rule.
 //
 // # Contract
 //
@@ -61,10 +60,14 @@
 //
 // # Speed
 //
-// Units are scanned in parallel (Options.Workers). Each DIE the rules do not
+// Units are scanned in parallel (Options.Workers), each worker parsing the
+// abbreviation table of the unit it takes into a table it reuses, so that
+// memory grows with the workers, not the units. Each DIE the rules do not
 // need is skipped by the sizes of its attribute forms, precomputed per
-// abbreviation, without decoding; only subprograms, their parameters and
-// the types those reach are decoded. Errors name the section, the unit
+// abbreviation, without decoding; only subprograms (those Options.Want
+// accepts), their parameters and the types those reach are decoded. A
+// caller whose image is a file mapping has the pages of each scanned unit
+// dropped (Options.Evict), so a vmlinux's DWARF is never resident at once. Errors name the section, the unit
 // offset and the DIE offset; no input makes the scanner panic.
 //
 // FindDebugInfo locates separate debug information (a -dbg package's

@@ -50,7 +50,7 @@ func FuzzScan(f *testing.F) {
 			d, base = *gcc4, *gs
 		}
 		base.info, base.abbrev = info, abbrev
-		if err := scanSections(&d, &base, Options{Workers: 2}); err != nil {
+		if _, err := scanSections(&d, &base, Options{Workers: 2}); err != nil {
 			return
 		}
 		for i := range d.Funcs {
@@ -94,7 +94,7 @@ func TestMalformed(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			d, s := *d0, *sec
 			c.mutate(&s)
-			err := scanSections(&d, &s, Options{})
+			_, err := scanSections(&d, &s, Options{})
 			if err == nil {
 				t.Fatalf("no error, want one containing %q", c.want)
 			}

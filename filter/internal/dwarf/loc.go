@@ -205,6 +205,7 @@ func (w *worker) entryExpr(u *unit, v *val, pc uint64, havePC bool) (expr []byte
 		return nil, true, false, fmt.Errorf(".debug_loclists: malformed list at 0x%x", off)
 	}
 	lr := listReader{w: w, u: u, sec: sec, p: int(off), base: u.lowPC}
+	defer func() { w.locRead.add(int(off), lr.p) }()
 	for n := 0; n < 1<<20; n++ {
 		if lr.p >= len(sec) {
 			return bad()

@@ -1,10 +1,13 @@
 package dwarf
 
 import (
+	"cmp"
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
 	"runtime"
+	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -13,6 +16,21 @@ import (
 type Options struct {
 	// Workers is the number of units scanned at once; 0 means GOMAXPROCS.
 	Workers int
+	// Want, when set, limits Data.Funcs to the subprograms whose name
+	// (resolved through DW_AT_abstract_origin and DW_AT_specification) it
+	// accepts, and to the subprograms those refer to: the others are
+	// skipped with their parameters, and the types only they use are never
+	// decoded. The filter's rules want the names of the BTF's FUNCs.
+	Want func(name string) bool
+	// Evict, when set, is called with the parts of the image the scan has
+	// finished with: each unit's .debug_info, and the .debug_loclists its
+	// lists took, once the unit is scanned; every section at the end. A
+	// caller whose image is a file
+	// mapping drops those pages from memory (elfio.File.Evict), so that a
+	// vmlinux's DWARF is never resident all at once. The scan may still
+	// read them again (a reference from another unit); they must stay
+	// valid.
+	Evict func([]byte)
 }
 
 // Scan reads the DWARF of f. image, when not nil, must be the bytes f was
@@ -29,21 +47,23 @@ func Scan(f *elf.File, image []byte, opt Options) (*Data, error) {
 	if f.Class == elf.ELFCLASS32 {
 		d.AddrSize = 4
 	}
-	if err := scanSections(d, sec, opt); err != nil {
+	c, err := scanSections(d, sec, opt)
+	if err != nil {
 		return nil, err
 	}
-	d.sec, d.typeNames = sec, &typeNames{}
+	d.sec, d.namer = sec, &namer{w: &worker{ctx: c, strs: map[uint64]string{}}}
 	return d, nil
 }
 
-// scanSections fills d from the DWARF sections.
-func scanSections(d *Data, sec *sections, opt Options) error {
+// scanSections fills d from the DWARF sections, and returns the units
+// read, for reading DIEs after the scan (TypeName).
+func scanSections(d *Data, sec *sections, opt Options) (*ctx, error) {
 	units, err := parseUnitHeaders(sec.info, d.ByteOrder)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	big := d.ByteOrder == binary.BigEndian
-	c := &ctx{sec: sec, units: units}
+	c := &ctx{sec: sec, units: units, want: opt.Want, evict: opt.Evict}
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -51,40 +71,44 @@ func scanSections(d *Data, sec *sections, opt Options) error {
 	if workers > len(units) {
 		workers = len(units)
 	}
-	// Stage 1: abbreviations and unit DIEs (needed before any reference
-	// into another unit can be followed).
-	errs := make([]error, len(units))
-	parallel(workers, len(units), func(w *worker, i int) {
-		u := units[i]
+	for _, u := range units {
 		u.big = big
-		t, err := parseAbbrevs(sec.abbrev, u.abbrevOff, u)
-		if err != nil {
-			errs[i] = fmt.Errorf("%w (unit at 0x%x)", err, u.off)
-			return
-		}
-		u.abbrevs = t
-		errs[i] = w.unitDIE(u)
-	}, c)
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
 	}
+	// Reading the unit headers faulted in the pages around each too (the
+	// kernel maps neighbouring cached pages on a fault): let them go
+	// before the units are read in full, a few at a time.
+	if opt.Evict != nil {
+		opt.Evict(sec.info)
+	}
+	errs := make([]error, len(units))
 	// Stage 2: subprograms, parameters and their types, per unit.
 	results := make([][]Func, len(units))
 	var unsupported atomic.Int64
 	parallel(workers, len(units), func(w *worker, i int) {
 		w.types = map[uint64]*Type{}
-		w.unsupported, w.typeErr = 0, nil
-		results[i], errs[i] = w.scanUnit(units[i], i)
+		w.unsupported, w.typeErr, w.locRead = 0, nil, span{}
+		u := units[i]
+		if errs[i] = w.startUnit(u); errs[i] != nil {
+			return
+		}
+		results[i], errs[i] = w.scanUnit(u, i)
 		if errs[i] == nil && w.typeErr != nil {
-			errs[i] = fmt.Errorf("%w (unit at 0x%x)", w.typeErr, units[i].off)
+			errs[i] = fmt.Errorf("%w (unit at 0x%x)", w.typeErr, u.off)
 		}
 		unsupported.Add(int64(w.unsupported))
+		if opt.Evict != nil {
+			opt.Evict(sec.info[u.off:u.end])
+			if r := w.locRead; r.lo < r.hi && r.hi <= len(sec.loclists) {
+				opt.Evict(sec.loclists[r.lo:r.hi])
+			}
+		}
 	}, c)
+	if c.fault != nil {
+		return nil, c.fault
+	}
 	for _, err := range errs {
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	n := 0
@@ -100,11 +124,121 @@ func scanSections(d *Data, sec *sections, opt Options) error {
 		d.Units[i] = Unit{Offset: u.off, Version: u.version, Name: u.name, Producer: u.producer, LowPC: u.lowPC}
 	}
 	d.Unsupported = int(unsupported.Load())
+	if c.want != nil {
+		if err := c.addReferenced(d); err != nil {
+			return nil, err
+		}
+	}
+	if opt.Evict != nil {
+		// What later questions read again (TypeName) is a few pages.
+		for _, b := range sec.all() {
+			opt.Evict(b)
+		}
+	}
+	return c, nil
+}
+
+// addReferenced adds to d.Funcs the subprograms that the ones Want kept
+// refer to through DW_AT_abstract_origin or DW_AT_specification but Want
+// refused (a DIE whose own name differs from its origin's), and those they
+// refer to in turn, so that every chain Data.FuncAt follows is whole, as
+// without Want.
+func (c *ctx) addReferenced(d *Data) error {
+	w := &worker{ctx: c, strs: map[uint64]string{}, types: map[uint64]*Type{}}
+	var queue []uint64
+	push := func(f *Func) {
+		for _, off := range []uint64{f.Origin, f.Specification} {
+			if off != 0 {
+				queue = append(queue, off)
+			}
+		}
+	}
+	for i := range d.Funcs {
+		push(&d.Funcs[i])
+	}
+	var extra []Func
+	seen := map[uint64]bool{}
+	for len(queue) > 0 {
+		off := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		if seen[off] {
+			continue
+		}
+		seen[off] = true
+		if _, ok := d.FuncAt(off); ok {
+			continue
+		}
+		ui := c.unitIndex(off)
+		if ui < 0 {
+			continue
+		}
+		f, ok, err := w.funcAt(c.units[ui], ui, off)
+		if err != nil {
+			return err
+		}
+		if ok {
+			extra = append(extra, f)
+			push(&extra[len(extra)-1])
+		}
+	}
+	if w.typeErr != nil {
+		return w.typeErr
+	}
+	d.Unsupported += w.unsupported
+	if len(extra) > 0 {
+		d.Funcs = append(d.Funcs, extra...)
+		slices.SortFunc(d.Funcs, func(a, b Func) int { return cmp.Compare(a.Offset, b.Offset) })
+	}
 	return nil
 }
 
+// funcAt decodes the subprogram at off in unit u (index ui) with its
+// parameters, as scanUnit would; ok is false when the DIE is no
+// subprogram.
+func (w *worker) funcAt(u *unit, ui int, off uint64) (f Func, ok bool, err error) {
+	var d die
+	if err := w.readDIE(u, off, &d); err != nil {
+		return f, false, err
+	}
+	if d.tag != tagSubprogram {
+		return f, false, nil
+	}
+	if f, _, err = w.subprogram(u, ui, &d, nil); err != nil {
+		return f, false, err
+	}
+	if !d.children {
+		return f, true, nil
+	}
+	var c die
+	for next := d.next; ; {
+		if err := w.readDIE(u, next, &c); err != nil {
+			return f, false, err
+		}
+		switch c.tag {
+		case 0:
+			return f, true, nil
+		case tagUnspecifiedParams:
+			f.Variadic = true
+		case tagFormalParameter:
+			prm, err := w.param(u, &f, &c)
+			if err != nil {
+				return f, false, err
+			}
+			f.Params = append(f.Params, prm)
+		}
+		next = c.next
+		if c.children {
+			if next, err = w.skipTree(u, c.next); err != nil {
+				return f, false, err
+			}
+		}
+	}
+}
+
 // parallel runs f(i) for i in [0, n) on the given number of workers, each
-// with its own string table.
+// with its own string table. The sections may lie in a file's mapping: a
+// page that faults (the file was truncated meanwhile) ends the scan with
+// c.fault instead of the process.
 func parallel(workers, n int, f func(w *worker, i int), c *ctx) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -112,6 +246,19 @@ func parallel(workers, n int, f func(w *worker, i int), c *ctx) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+			defer func() {
+				if r := recover(); r != nil {
+					fault, ok := r.(interface{ Addr() uintptr })
+					if !ok {
+						panic(r)
+					}
+					c.faultOnce.Do(func() {
+						c.fault = fmt.Errorf("dwarf: reading the sections faulted at %#x: the file changed on disk while it was being read (truncated?)", fault.Addr())
+					})
+					next.Store(int64(n)) // the other workers stop too
+				}
+			}()
 			w := &worker{ctx: c, strs: map[uint64]string{}}
 			for {
 				i := int(next.Add(1) - 1)
@@ -127,7 +274,7 @@ func parallel(workers, n int, f func(w *worker, i int), c *ctx) {
 
 // unitDIE reads the unit DIE's name, producer and the bases of the indexed
 // forms. The bases are read first, since the name may be a DW_FORM_strx.
-func (w *worker) unitDIE(u *unit) error {
+func (w *worker) unitDIE(u *unit, t *abbrevTable) error {
 	info := w.sec.info
 	code, p, ok := uleb(info[:u.end], int(u.first))
 	if !ok {
@@ -136,7 +283,7 @@ func (w *worker) unitDIE(u *unit) error {
 	if code == 0 {
 		return nil
 	}
-	a := u.abbrevs.get(code)
+	a := t.get(code)
 	if a == nil {
 		return dieErr(u, u.first, "abbreviation code %d not in the table at .debug_abbrev 0x%x", code, u.abbrevOff)
 	}
@@ -179,13 +326,20 @@ func (w *worker) unitDIE(u *unit) error {
 }
 
 // scanUnit walks every DIE of unit u once, decoding subprograms and their
-// parameter children and skipping everything else by form size.
+// parameter children and skipping everything else by form size. The
+// subprograms Options.Want refuses are skipped with their children. The
+// result and its parameters take one allocation each, of their exact size:
+// the worker builds them in buffers it reuses from unit to unit.
 func (w *worker) scanUnit(u *unit, ui int) ([]Func, error) {
 	info := w.sec.info[:u.end]
-	var funcs []Func
+	funcs, params := w.funcBuf[:0], w.paramBuf[:0]
+	// spans[i] is where funcs[i]'s parameters lie in params.
+	spans := w.spanBuf[:0]
+	defer func() { w.funcBuf, w.paramBuf, w.spanBuf = funcs[:0], params[:0], spans[:0] }()
 	// parents holds, per open children list, the index in funcs of the
 	// subprogram that owns it, or -1.
-	parents := make([]int, 0, 16)
+	parents := w.parentBuf[:0]
+	defer func() { w.parentBuf = parents[:0] }()
 	var d die
 	p := int(u.first)
 	for p < len(info) {
@@ -201,7 +355,7 @@ func (w *worker) scanUnit(u *unit, ui int) ([]Func, error) {
 			p = q
 			continue
 		}
-		a := u.abbrevs.get(code)
+		a := w.own.get(code)
 		if a == nil {
 			return nil, dieErr(u, uint64(start), "abbreviation code %d not in the table at .debug_abbrev 0x%x", code, u.abbrevOff)
 		}
@@ -211,12 +365,15 @@ func (w *worker) scanUnit(u *unit, ui int) ([]Func, error) {
 			if err := w.readDIE(u, uint64(start), &d); err != nil {
 				return nil, err
 			}
-			f, err := w.subprogram(u, ui, &d)
+			f, wanted, err := w.subprogram(u, ui, &d, w.want)
 			if err != nil {
 				return nil, err
 			}
-			funcs = append(funcs, f)
-			owner = len(funcs) - 1
+			if wanted {
+				funcs = append(funcs, f)
+				spans = append(spans, span{len(params), len(params)})
+				owner = len(funcs) - 1
+			}
 			p = int(d.next)
 		case tagFormalParameter, tagUnspecifiedParams:
 			if len(parents) == 0 || parents[len(parents)-1] < 0 {
@@ -230,7 +387,8 @@ func (w *worker) scanUnit(u *unit, ui int) ([]Func, error) {
 			if err := w.readDIE(u, uint64(start), &d); err != nil {
 				return nil, err
 			}
-			f := &funcs[parents[len(parents)-1]]
+			i := parents[len(parents)-1]
+			f := &funcs[i]
 			if a.tag == tagUnspecifiedParams {
 				f.Variadic = true
 			} else {
@@ -238,7 +396,14 @@ func (w *worker) scanUnit(u *unit, ui int) ([]Func, error) {
 				if err != nil {
 					return nil, err
 				}
-				f.Params = append(f.Params, prm)
+				if sp := &spans[i]; sp.hi != len(params) {
+					// A nested subprogram's parameters came between
+					// (GNU C nested functions): move f's to the end.
+					params = append(params, params[sp.lo:sp.hi]...)
+					sp.lo, sp.hi = len(params)-(sp.hi-sp.lo), len(params)
+				}
+				params = append(params, prm)
+				spans[i].hi++
 			}
 			p = int(d.next)
 		default:
@@ -252,7 +417,17 @@ func (w *worker) scanUnit(u *unit, ui int) ([]Func, error) {
 			parents = append(parents, owner)
 		}
 	}
-	return funcs, nil
+	if len(funcs) == 0 {
+		return nil, nil
+	}
+	out := slices.Clone(funcs)
+	all := slices.Clone(params)
+	for i := range out {
+		if sp := spans[i]; sp.hi > sp.lo {
+			out[i].Params = all[sp.lo:sp.hi:sp.hi]
+		}
+	}
+	return out, nil
 }
 
 // maxChain bounds how many abstract-origin/specification links are
@@ -260,9 +435,11 @@ func (w *worker) scanUnit(u *unit, ui int) ([]Func, error) {
 const maxChain = 8
 
 // subprogram builds a Func from its DIE, resolving the names and prototype
-// through DW_AT_abstract_origin and DW_AT_specification.
-func (w *worker) subprogram(u *unit, ui int, d *die) (Func, error) {
-	f := Func{
+// through DW_AT_abstract_origin and DW_AT_specification. wanted is false
+// when want (Options.Want, or nil for every name) refuses the resolved
+// name; the prototype is then not decoded.
+func (w *worker) subprogram(u *unit, ui int, d *die, want func(string) bool) (f Func, wanted bool, err error) {
+	f = Func{
 		Offset: d.off, Unit: ui, Name: d.name, LinkageName: d.linkage,
 		External: d.external, Declaration: d.decl, Prototyped: d.prototyped,
 		Inline: d.inline, CallingConvention: d.cc,
@@ -273,14 +450,14 @@ func (w *worker) subprogram(u *unit, ui int, d *die) (Func, error) {
 	} else if d.hasRanges {
 		pc, ok, err := w.firstRange(u, &d.ranges)
 		if err != nil {
-			return f, dieErr(u, d.off, "DW_AT_ranges: %v", err)
+			return f, false, dieErr(u, d.off, "DW_AT_ranges: %v", err)
 		}
 		f.LowPC, f.HasPC = pc, ok
 	}
 	if d.hasFrameBase {
 		e, _, ok, err := w.entryExpr(u, &d.frameBase, f.LowPC, f.HasPC)
 		if err != nil {
-			return f, dieErr(u, d.off, "DW_AT_frame_base: %v", err)
+			return f, false, dieErr(u, d.off, "DW_AT_frame_base: %v", err)
 		}
 		if ok {
 			f.FrameBase = decodeExpr(e)
@@ -294,7 +471,7 @@ func (w *worker) subprogram(u *unit, ui int, d *die) (Func, error) {
 	var o die
 	for i := 0; i < maxChain && next != 0; i++ {
 		if err := w.readRef(u, d, next, &o); err != nil {
-			return f, err
+			return f, false, err
 		}
 		if f.Name == "" {
 			f.Name = o.name
@@ -315,8 +492,11 @@ func (w *worker) subprogram(u *unit, ui int, d *die) (Func, error) {
 			next = o.spec
 		}
 	}
+	if want != nil && !want(f.Name) {
+		return f, false, nil
+	}
 	f.Return = w.refType(retOff, hasRet, sig8)
-	return f, nil
+	return f, true, nil
 }
 
 // readRef reads into o the DIE at off that DIE d of unit u refers to

@@ -17,6 +17,11 @@ type sections struct {
 	rnglists, loclists, ranges, loc              []byte
 }
 
+// all returns every section read.
+func (s *sections) all() [][]byte {
+	return [][]byte{s.info, s.abbrev, s.str, s.lineStr, s.strOffsets, s.addr, s.rnglists, s.loclists, s.ranges, s.loc}
+}
+
 func (s *sections) slot(name string) *[]byte {
 	switch name {
 	case ".debug_info":

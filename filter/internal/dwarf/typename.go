@@ -1,7 +1,6 @@
 package dwarf
 
 import (
-	godwarf "debug/dwarf"
 	"errors"
 	"fmt"
 	"sync"
@@ -9,9 +8,9 @@ import (
 
 // Naming the type a DIE describes, for the few questions the scanner's
 // peeled types do not answer: what a pointer points to. Only functions with
-// several prototypes ask, so the names come from Go's debug/dwarf, opened
-// once over the sections Scan read (relocations applied), rather than from
-// a second decoder here.
+// several prototypes ask, so the DIEs are read on demand, after the scan,
+// with the scanner's own reader: the units' headers and bases stay from the
+// scan, and the abbreviation table of the unit asked about is parsed again.
 
 // ErrUnnamed is the error TypeName returns for a type it does not name: a
 // kind outside the ones prototypes are compared by (arrays, pointers to
@@ -19,11 +18,10 @@ import (
 // deep. Callers compare such a type as an unknown one.
 var ErrUnnamed = errors.New("a type the rules do not name")
 
-// typeNames is the reader behind TypeName, made on first use.
-type typeNames struct {
-	once sync.Once
-	g    *godwarf.Data
-	err  error
+// namer is the reader behind TypeName: one worker, used under mu.
+type namer struct {
+	mu sync.Mutex
+	w  *worker
 }
 
 // TypeName names the type whose DIE is at offset off, as two prototypes are
@@ -38,105 +36,76 @@ func (d *Data) TypeName(off uint64) (string, error) {
 	if off == 0 {
 		return "void", nil
 	}
-	g, err := d.names()
-	if err != nil {
-		return "", err
+	n := d.namer
+	if n == nil {
+		return "", errors.New("dwarf: no sections to name types from (the Data did not come from Scan)")
 	}
-	return typeName(g, godwarf.Offset(off), 0)
-}
-
-// names opens the reader, once.
-func (d *Data) names() (*godwarf.Data, error) {
-	tn := d.typeNames
-	if tn == nil || d.sec == nil {
-		return nil, errors.New("dwarf: no sections to name types from (the Data did not come from Scan)")
-	}
-	tn.once.Do(func() { tn.g, tn.err = openReference(d.sec) })
-	return tn.g, tn.err
-}
-
-// openReference opens debug/dwarf over s. A panic in debug/dwarf on a
-// hostile file becomes an error.
-func openReference(s *sections) (g *godwarf.Data, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			g, err = nil, fmt.Errorf("dwarf: debug/dwarf cannot read the sections: %v", r)
-		}
-	}()
-	g, err = godwarf.New(s.abbrev, nil, nil, s.info, nil, nil, s.ranges, s.str)
-	if err != nil {
-		return nil, fmt.Errorf("dwarf: debug/dwarf cannot read the sections: %w", err)
-	}
-	for _, extra := range []struct {
-		name string
-		data []byte
-	}{
-		{".debug_addr", s.addr},
-		{".debug_line_str", s.lineStr},
-		{".debug_str_offsets", s.strOffsets},
-		{".debug_rnglists", s.rnglists},
-	} {
-		if extra.data == nil {
-			continue
-		}
-		if err := g.AddSection(extra.name, extra.data); err != nil {
-			return nil, fmt.Errorf("dwarf: debug/dwarf cannot read %s: %w", extra.name, err)
-		}
-	}
-	return g, nil
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.w.typeName(off, 0)
 }
 
 // typeName names the DIE at off; depth counts the links followed.
-func typeName(g *godwarf.Data, off godwarf.Offset, depth int) (name string, err error) {
+func (w *worker) typeName(off uint64, depth int) (string, error) {
 	if depth > 8 {
 		return "", fmt.Errorf("DIE at %#x: %w (more than 8 links)", off, ErrUnnamed)
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			name, err = "", fmt.Errorf("dwarf: .debug_info: DIE at %#x cannot be read: %v", off, r)
-		}
-	}()
-	r := g.Reader()
-	r.Seek(off)
-	e, err := r.Next()
-	switch {
-	case err != nil:
-		return "", fmt.Errorf("dwarf: .debug_info: DIE at %#x: %w", off, err)
-	case e == nil:
-		return "", fmt.Errorf("dwarf: .debug_info: no DIE at %#x", off)
+	u := w.unitAt(off)
+	if u == nil {
+		return "", fmt.Errorf("dwarf: .debug_info: DIE at %#x: outside every unit", off)
 	}
-	own, _ := e.Val(godwarf.AttrName).(string)
-	next, hasNext := e.Val(godwarf.AttrType).(godwarf.Offset)
-	switch e.Tag {
-	case godwarf.TagConstType, godwarf.TagVolatileType, godwarf.TagRestrictType, godwarf.TagAtomicType:
+	if u != w.cur {
+		// One table at a time, parsed again when the unit changes: the
+		// names asked for spread over most units of a vmlinux, and
+		// keeping every table would cost more than parsing them. The
+		// pages the last unit's DIEs faulted in go likewise.
+		if prev := w.cur; prev != nil && w.evict != nil {
+			w.evict(w.sec.info[prev.off:prev.end])
+		}
+		if err := w.startUnit(u); err != nil {
+			return "", err
+		}
+	}
+	var d die
+	if err := w.readDIE(u, off, &d); err != nil {
+		return "", err
+	}
+	next, hasNext := d.typ, d.hasType && !d.sig8 && d.typ != 0
+	switch d.tag {
+	case 0:
+		return "", fmt.Errorf("dwarf: .debug_info: DIE at %#x: a null entry, not a DIE", off)
+	case tagConstType, tagVolatileType, tagRestrictType, tagAtomicType:
 		if !hasNext {
 			return "void", nil
 		}
-		return typeName(g, next, depth+1)
-	case godwarf.TagPointerType:
+		return w.typeName(next, depth+1)
+	case tagPointerType:
 		if !hasNext {
 			return "pointer to void", nil
 		}
-		target, err := typeName(g, next, depth+1)
+		target, err := w.typeName(next, depth+1)
 		if err != nil {
 			return "", err
 		}
 		return "pointer to " + target, nil
-	case godwarf.TagTypedef:
-		return "typedef " + own, nil
-	case godwarf.TagStructType:
-		return "struct " + own, nil
-	case godwarf.TagUnionType:
-		return "union " + own, nil
-	case godwarf.TagEnumerationType:
-		return "enum " + own, nil
-	case godwarf.TagBaseType:
-		size, _ := e.Val(godwarf.AttrByteSize).(int64)
-		return fmt.Sprintf("%s (%d bytes)", own, size), nil
-	case godwarf.TagSubroutineType:
+	case tagTypedef:
+		return "typedef " + d.name, nil
+	case tagStructureType:
+		return "struct " + d.name, nil
+	case tagUnionType:
+		return "union " + d.name, nil
+	case tagEnumerationType:
+		return "enum " + d.name, nil
+	case tagBaseType:
+		size := int64(0)
+		if d.hasSize {
+			size = d.byteSize
+		}
+		return fmt.Sprintf("%s (%d bytes)", d.name, size), nil
+	case tagSubroutineType:
 		return "function", nil
-	case godwarf.TagUnspecifiedType:
+	case tagUnspecifiedType:
 		return "void", nil
 	}
-	return "", fmt.Errorf("DIE at %#x is a %v: %w", off, e.Tag, ErrUnnamed)
+	return "", fmt.Errorf("DIE at %#x has tag 0x%x: %w", off, d.tag, ErrUnnamed)
 }

@@ -339,6 +339,10 @@ func (w *worker) children(u *unit, d *die, f func(*die)) {
 // (up to and including its terminating null entry).
 func (w *worker) skipTree(u *unit, off uint64) (uint64, error) {
 	info := w.sec.info[:u.end]
+	t, err := w.abbrevs(u)
+	if err != nil {
+		return 0, err
+	}
 	depth := 1
 	p := int(off)
 	for depth > 0 {
@@ -351,7 +355,7 @@ func (w *worker) skipTree(u *unit, off uint64) (uint64, error) {
 			p = q
 			continue
 		}
-		a := u.abbrevs.get(code)
+		a := t.get(code)
 		if a == nil {
 			return 0, dieErr(u, uint64(p), "abbreviation code %d not in the table", code)
 		}

@@ -3,6 +3,7 @@ package dwarf
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 )
 
 // uleb decodes an unsigned LEB128 at b[off:]. ok is false when the number
@@ -58,56 +59,76 @@ type attrSpec struct {
 type abbrev struct {
 	tag      uint32
 	children bool
+	present  bool // the table declares this code (dense slots may be empty)
 	fixed    int
 	attrs    []attrSpec
+	lo, hi   int // attrs is the table's attrs[lo:hi]
 }
 
 // abbrevTable maps abbreviation codes to declarations. Codes are nearly
-// always 1..n, so they index a slice; others go to a map.
+// always 1..n, so they index a slice; others go to a map. A table is
+// parsed again in place for each unit a worker scans (parse reuses its
+// slices), so that a scan holds a few tables, not one per unit.
 type abbrevTable struct {
-	dense  []*abbrev
+	dense  []abbrev
 	sparse map[uint64]*abbrev
+	attrs  []attrSpec // every declaration's attributes, one after another
 }
 
 func (t *abbrevTable) get(code uint64) *abbrev {
 	if code < uint64(len(t.dense)) {
-		return t.dense[code]
+		if a := &t.dense[code]; a.present {
+			return a
+		}
+		return nil
 	}
 	return t.sparse[code]
 }
 
-// parseAbbrevs decodes the abbreviation table at off in .debug_abbrev.
+// parseAbbrevs decodes the abbreviation table at off in .debug_abbrev into
+// a new table.
 func parseAbbrevs(b []byte, off uint64, u *unit) (*abbrevTable, error) {
-	if off >= uint64(len(b)) {
-		return nil, fmt.Errorf("dwarf: .debug_abbrev: table offset 0x%x beyond the section (0x%x bytes)", off, len(b))
-	}
 	t := &abbrevTable{}
+	if err := t.parse(b, off, u); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// parse decodes the abbreviation table at off in .debug_abbrev into t,
+// replacing what t held. The first declaration of a code wins.
+func (t *abbrevTable) parse(b []byte, off uint64, u *unit) error {
+	t.dense, t.attrs = t.dense[:0], t.attrs[:0]
+	clear(t.sparse)
+	if off >= uint64(len(b)) {
+		return fmt.Errorf("dwarf: .debug_abbrev: table offset 0x%x beyond the section (0x%x bytes)", off, len(b))
+	}
 	p := int(off)
 	for {
 		start := p
 		code, p2, ok := uleb(b, p)
 		if !ok {
-			return nil, fmt.Errorf("dwarf: .debug_abbrev at 0x%x: truncated code", start)
+			return fmt.Errorf("dwarf: .debug_abbrev at 0x%x: truncated code", start)
 		}
 		p = p2
 		if code == 0 {
-			return t, nil
+			break
 		}
 		tag, p2, ok := uleb(b, p)
 		if !ok || p2 >= len(b) {
-			return nil, fmt.Errorf("dwarf: .debug_abbrev at 0x%x: truncated tag", start)
+			return fmt.Errorf("dwarf: .debug_abbrev at 0x%x: truncated tag", start)
 		}
 		p = p2
-		a := &abbrev{tag: uint32(tag), children: b[p] != 0}
+		a := abbrev{tag: uint32(tag), children: b[p] != 0, present: true, lo: len(t.attrs)}
 		p++
 		for {
 			at, p2, ok := uleb(b, p)
 			if !ok {
-				return nil, fmt.Errorf("dwarf: .debug_abbrev at 0x%x: truncated attribute", start)
+				return fmt.Errorf("dwarf: .debug_abbrev at 0x%x: truncated attribute", start)
 			}
 			form, p3, ok := uleb(b, p2)
 			if !ok {
-				return nil, fmt.Errorf("dwarf: .debug_abbrev at 0x%x: truncated form", start)
+				return fmt.Errorf("dwarf: .debug_abbrev at 0x%x: truncated form", start)
 			}
 			p = p3
 			if at == 0 && form == 0 {
@@ -117,7 +138,7 @@ func parseAbbrevs(b []byte, off uint64, u *unit) (*abbrevTable, error) {
 			if form == formImplicitConst {
 				s.ic, p, ok = sleb(b, p)
 				if !ok {
-					return nil, fmt.Errorf("dwarf: .debug_abbrev at 0x%x: truncated implicit constant", start)
+					return fmt.Errorf("dwarf: .debug_abbrev at 0x%x: truncated implicit constant", start)
 				}
 			}
 			fs := u.fixedSize(s.form)
@@ -127,13 +148,14 @@ func parseAbbrevs(b []byte, off uint64, u *unit) (*abbrevTable, error) {
 			} else if a.fixed >= 0 {
 				a.fixed += fs
 			}
-			a.attrs = append(a.attrs, s)
+			t.attrs = append(t.attrs, s)
 		}
+		a.hi = len(t.attrs)
 		if code < 1<<16 {
 			for uint64(len(t.dense)) <= code {
-				t.dense = append(t.dense, nil)
+				t.dense = append(t.dense, abbrev{})
 			}
-			if t.dense[code] == nil {
+			if !t.dense[code].present {
 				t.dense[code] = a
 			}
 		} else {
@@ -141,10 +163,20 @@ func parseAbbrevs(b []byte, off uint64, u *unit) (*abbrevTable, error) {
 				t.sparse = map[uint64]*abbrev{}
 			}
 			if t.sparse[code] == nil {
-				t.sparse[code] = a
+				t.sparse[code] = &a
 			}
 		}
 	}
+	// attrs has stopped growing: point every declaration into it.
+	for i := range t.dense {
+		if a := &t.dense[i]; a.present {
+			a.attrs = t.attrs[a.lo:a.hi:a.hi]
+		}
+	}
+	for _, a := range t.sparse {
+		a.attrs = t.attrs[a.lo:a.hi:a.hi]
+	}
+	return nil
 }
 
 // unit is the scanner's view of one unit: its header and the bases its unit
@@ -158,8 +190,19 @@ type unit struct {
 	addrSize  int
 	offSize   int // 4 (32-bit DWARF) or 8 (64-bit DWARF)
 	abbrevOff uint64
-	abbrevs   *abbrevTable
 	big       bool // big-endian file
+
+	// prepared reads the unit DIE (the bases below, the name and the
+	// producer) once, by whichever worker needs the unit first: its own,
+	// or one following a reference into it.
+	prepared sync.Once
+	prepErr  error
+	// shared is the abbreviation table that workers scanning other units
+	// read this unit's DIEs with, parsed on first such use and kept; the
+	// unit's own worker uses its private table.
+	sharedMu  sync.Mutex
+	shared    *abbrevTable
+	sharedErr error
 
 	strOffBase, addrBase, rnglistsBase, loclistsBase uint64
 	hasRnglistsBase, hasLoclistsBase                 bool

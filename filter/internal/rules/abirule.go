@@ -10,7 +10,11 @@ import "github.com/btffilter/btffilter/filter/internal/abi"
 // version of the file (all versions' models when unknown).
 var ruleABI = &rule{name: RuleABI, needsDWARF: true, check: func(c *judge, s *subject) (string, bool) {
 	if c.in.Arch == abi.UnknownArch {
-		c.cannot(RuleABI, "no calling-convention model for the file's architecture (give --arch)")
+		if c.in.ArchName == "" {
+			c.cannot(RuleABI, "the architecture is unknown (a raw blob: give --arch, or --debuginfo with the ELF it was made from)")
+		} else {
+			c.cannot(RuleABI, "there is no calling-convention model for "+c.in.ArchName+", so the rule does not judge this file")
+		}
 		return "", false
 	}
 	protos := c.prototypes(s)

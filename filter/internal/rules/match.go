@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -33,11 +34,16 @@ type judge struct {
 	frags  map[string][]Symbol // fragment symbols (fragment) likewise
 	// unjudged counts FUNCs a rule could not decide, by rule and reason.
 	unjudged map[string]map[string]int
-	pointees map[uint64]string // pointeeKey's cache
-	// Pointer targets whose DIE could not be read: how many, and why the
-	// first one could not.
-	unreadable      int
-	firstUnreadable error
+	pointees map[uint64]string // pointeeKey's cache, of the targets it could read
+	// unreadable lists the pointer targets whose DIE could not be read,
+	// as met (again each time: they are not cached), and why.
+	unreadable []unreadableTarget
+}
+
+// unreadableTarget is a pointer target whose DIE could not be read.
+type unreadableTarget struct {
+	off uint64
+	err error
 }
 
 func newJudge(in Input) *judge {
@@ -79,13 +85,15 @@ func fragment(name string) bool {
 }
 
 // cannot records that rule could not judge a FUNC, for the warnings.
-func (c *judge) cannot(rule, why string) {
+func (c *judge) cannot(rule, why string) { c.countUnjudged(rule, why, 1) }
+
+func (c *judge) countUnjudged(rule, why string, n int) {
 	m := c.unjudged[rule]
 	if m == nil {
 		m = map[string]int{}
 		c.unjudged[rule] = m
 	}
-	m[why]++
+	m[why] += n
 }
 
 func (c *judge) warnings() []string {
@@ -150,9 +158,13 @@ func (c *judge) root(f *dwarf.Func) *dwarf.Func {
 }
 
 // declared returns the declared parameters of f (its root's), without
-// artificial ones.
+// artificial ones. The result may be the root's own slice: callers only
+// read it.
 func (c *judge) declared(f *dwarf.Func) []dwarf.Param {
 	r := c.root(f)
+	if !slices.ContainsFunc(r.Params, func(p dwarf.Param) bool { return p.Artificial }) {
+		return r.Params
+	}
 	out := make([]dwarf.Param, 0, len(r.Params))
 	for _, p := range r.Params {
 		if !p.Artificial {

@@ -32,11 +32,8 @@ func (c *judge) pointeeKey(off uint64) string {
 	case errors.Is(err, dwarf.ErrUnnamed):
 		k = anyKey
 	default:
-		k = anyKey
-		if c.unreadable == 0 {
-			c.firstUnreadable = err
-		}
-		c.unreadable++
+		c.unreadable = append(c.unreadable, unreadableTarget{off, err})
+		return anyKey
 	}
 	if c.pointees == nil {
 		c.pointees = map[uint64]string{}
@@ -46,10 +43,15 @@ func (c *judge) pointeeKey(off uint64) string {
 }
 
 // pointeeWarning is the decision's warning about pointer targets that could
-// not be read, "" when there were none.
+// not be read, "" when there were none: how many different ones, and why
+// the first met could not.
 func (c *judge) pointeeWarning() string {
-	if c.unreadable == 0 {
+	if len(c.unreadable) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%d pointer target(s) could not be read, so their pointers were compared as plain pointers (first: %v)", c.unreadable, c.firstUnreadable)
+	seen := map[uint64]bool{}
+	for _, u := range c.unreadable {
+		seen[u.off] = true
+	}
+	return fmt.Sprintf("%d pointer target(s) could not be read, so their pointers were compared as plain pointers (first: %v)", len(seen), c.unreadable[0].err)
 }

@@ -48,6 +48,11 @@ type Input struct {
 	// Arch (the strictest).
 	Arch    abi.Arch
 	Version abi.Version
+	// ArchName names the architecture in messages, "" when unknown.
+	ArchName string
+	// Workers is how many FUNCs are judged at once (at least 1); the
+	// decision is the same for any number.
+	Workers int
 }
 
 // Decision lists the FUNCs to remove and the ones a rule fired on but that
@@ -128,16 +133,16 @@ func Decide(in Input) (*Decision, error) {
 			active = append(active, r)
 		}
 	}
-	c := newJudge(in)
-	d := &Decision{}
+	var funcs []int // indexes in s.Types
 	for i := range s.Types {
-		t := &s.Types[i]
-		if t.Kind() != btf.KindFunc {
-			continue
+		if s.Types[i].Kind() == btf.KindFunc {
+			funcs = append(funcs, i)
 		}
+	}
+	verdict := func(c *judge, i int) (v Verdict, protected bool) {
+		t := &s.Types[i]
 		id := first + btf.TypeID(i)
 		name := s.Name(t)
-		var v Verdict
 		if g, ok := match(in.Drop, name); ok {
 			v = Verdict{ID: id, Name: name, Rule: RuleDrop, Reason: "matches --drop " + g}
 		} else if len(active) > 0 {
@@ -149,17 +154,47 @@ func Decide(in Input) (*Decision, error) {
 				}
 			}
 		}
-		if v.Rule == "" {
-			continue
+		if v.Rule != "" {
+			if why := protectedBy(id, name); why != "" {
+				v.Reason += "; kept: " + why
+				return v, true
+			}
 		}
-		if why := protectedBy(id, name); why != "" {
-			v.Reason += "; kept: " + why
-			d.Protected = append(d.Protected, v)
-			continue
+		return v, false
+	}
+	c := newJudge(in)
+	blocks := judgeBlocks(c, len(funcs), max(in.Workers, 1), func(c *judge, k int, b *block) {
+		v, protected := verdict(c, funcs[k])
+		switch {
+		case v.Rule == "":
+		case protected:
+			b.protected = append(b.protected, v)
+		default:
+			b.remove = append(b.remove, v)
 		}
-		d.Remove = append(d.Remove, v)
+	})
+	d := &Decision{}
+	for _, b := range blocks {
+		d.Remove = append(d.Remove, b.remove...)
+		d.Protected = append(d.Protected, b.protected...)
 	}
 	d.Warnings = c.warnings()
 	sort.Slice(d.Remove, func(i, j int) bool { return d.Remove[i].ID < d.Remove[j].ID })
 	return d, nil
+}
+
+// WantedDWARF says which DWARF subprograms Decide reads for spec: those
+// named like one of spec's own FUNCs (the others match nothing). It is the
+// scanner's dwarf.Options.Want.
+func WantedDWARF(s *btf.Spec) func(name string) bool {
+	names := map[string]struct{}{}
+	for i := range s.Types {
+		if t := &s.Types[i]; t.Kind() == btf.KindFunc {
+			names[s.Name(t)] = struct{}{}
+		}
+	}
+	return func(name string) bool {
+		_, ok := names[name]
+		return ok
+	}
 }

@@ -1,0 +1,129 @@
+package elfio
+
+import (
+	"bytes"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Writing a new version of a file: the rewritten sections go in, the rest
+// stays as it was, and what was written is read back before anyone may
+// commit it.
+
+// PrepareRewrite prepares (Prepare) the version of f whose named sections
+// are replaced (Rewrite) at dest. For an uncompressed ELF file the new
+// version is made from the file itself: its bytes are copied by the kernel
+// (copy_file_range, a clone where the file system shares blocks) and only
+// the replaced sections and the section header table are written over
+// them, so a vmlinux of several hundred megabytes is never copied through
+// memory. Either way the new file's replaced sections are read back and
+// compared before PrepareRewrite returns. f may not be used afterwards but
+// to Close it: its image may have been patched in place.
+func (f *File) PrepareRewrite(dest string, sections map[string][]byte, sync Durability) (*Pending, error) {
+	if f.Format == FormatRaw || f.Compression != None || f.stat == nil {
+		image, err := f.RewriteInPlace(sections)
+		if err != nil {
+			return nil, err
+		}
+		if err := verifyImage(f.Format, bytes.NewReader(image), sections); err != nil {
+			return nil, WithPath(f.Path, err)
+		}
+		out, err := f.Encode(image)
+		if err != nil {
+			return nil, err
+		}
+		return f.Prepare(dest, out, sync)
+	}
+	pl, err := f.planRewrite(sections)
+	if err != nil {
+		return nil, WithPath(f.Path, err)
+	}
+	return f.prepare(dest, sync, func(tmp *os.File) error {
+		if err := f.copyBody(tmp); err != nil {
+			return err
+		}
+		for _, w := range pl.writes {
+			if _, err := tmp.WriteAt(w.data, int64(w.off)); err != nil {
+				return err
+			}
+		}
+		if err := tmp.Truncate(int64(pl.size)); err != nil {
+			return err
+		}
+		return verifyImage(f.Format, io.NewSectionReader(tmp, 0, int64(pl.size)), sections)
+	})
+}
+
+// PrepareCopy prepares a copy of the file as it is on disk at dest.
+func (f *File) PrepareCopy(dest string, sync Durability) (*Pending, error) {
+	return f.prepare(dest, sync, func(tmp *os.File) error {
+		src, err := f.reopen()
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		_, err = io.Copy(tmp, src)
+		return err
+	})
+}
+
+// copyBody copies the bytes of Data (the file without an appended module
+// signature) from the file on disk into tmp, by the kernel.
+func (f *File) copyBody(tmp *os.File) error {
+	src, err := f.reopen()
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	n, err := io.Copy(tmp, io.LimitReader(src, int64(len(f.Data))))
+	if err == nil && n != int64(len(f.Data)) {
+		err = fmt.Errorf("copied %d of %d bytes: %w", n, len(f.Data), ErrChanged)
+	}
+	return err
+}
+
+// reopen opens the file Open read, refusing another one in its place.
+func (f *File) reopen() (*os.File, error) {
+	src, err := os.Open(f.Path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := src.Stat()
+	if err != nil || !os.SameFile(st, f.stat) || st.Size() != f.stat.Size() {
+		src.Close()
+		return nil, WithPath(f.Path, ErrChanged)
+	}
+	return src, nil
+}
+
+// verifyImage re-reads a rewritten image and compares the replaced
+// sections with what was meant to be written.
+func verifyImage(format Format, r io.ReaderAt, sections map[string][]byte) error {
+	if format == FormatRaw {
+		want := sections[".BTF"]
+		got := make([]byte, len(want)+1)
+		n, _ := r.ReadAt(got, 0)
+		if n != len(want) || !bytes.Equal(got[:n], want) {
+			return errors.New("rewritten raw BTF differs from the encoded blob")
+		}
+		return nil
+	}
+	ef, err := elf.NewFile(r)
+	if err != nil {
+		return fmt.Errorf("rewritten ELF does not parse: %w", err)
+	}
+	for name, want := range sections {
+		sec := ef.Section(name)
+		if sec == nil {
+			return fmt.Errorf("rewritten ELF lost section %s", name)
+		}
+		got, err := sec.Data()
+		if err != nil || !bytes.Equal(got, want) {
+			return fmt.Errorf("rewritten ELF section %s does not read back", name)
+		}
+	}
+	return nil
+}
