@@ -88,10 +88,12 @@ func (f *File) ModInfo(key string) string {
 }
 
 // Arch names the architecture an ELF file is for, as the kernel and
-// uname -m do for the 64-bit ones (x86_64, arm64, riscv64, s390x, ppc64);
-// "" for a raw BTF blob. A 32-bit object of a 64-bit machine gets another
-// name (x32, arm64_32, riscv32): its calling convention is not the 64-bit
-// one.
+// uname -m do for the 64-bit ones (x86_64, arm64, riscv64, s390x, ppc64le,
+// ppc64, loongarch64); "" for a raw BTF blob. A 32-bit object of a 64-bit
+// machine gets another name (x32, arm64_32, riscv32, s390, ppc,
+// loongarch32): its calling convention is not the 64-bit one. EM_PPC64 is
+// ppc64le little-endian (Debian's ppc64el, the ELF V2 ABI) and ppc64
+// big-endian.
 func (f *File) Arch() string {
 	if f.ELF == nil {
 		return ""
@@ -114,13 +116,27 @@ func (f *File) Arch() string {
 		}
 		return "riscv64"
 	case elf.EM_S390:
+		if is32 {
+			return "s390"
+		}
 		return "s390x"
 	case elf.EM_386:
 		return "i386"
 	case elf.EM_ARM:
 		return "arm"
 	case elf.EM_PPC64:
+		if is32 {
+			return "ppc"
+		}
+		if f.ELF.ByteOrder == binary.LittleEndian {
+			return "ppc64le"
+		}
 		return "ppc64"
+	case elf.EM_LOONGARCH:
+		if is32 {
+			return "loongarch32"
+		}
+		return "loongarch64"
 	case elf.EM_BPF:
 		return "bpf"
 	}

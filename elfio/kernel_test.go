@@ -27,6 +27,9 @@ func TestKernelQuestions(t *testing.T) {
 		{td + "x86_64/gcc/base.o", KindObject, false, "", "x86_64"},
 		{td + "aarch64/gcc/module.o", KindModule, true, "6.1.0-fixture-arm64", "arm64"},
 		{td + "dwarf/layout-riscv64-clang.o", KindObject, false, "", "riscv64"},
+		{td + "dwarf/layout-s390x-gcc.o", KindObject, false, "", "s390x"},
+		{td + "dwarf/layout-ppc64le-gcc.o", KindObject, false, "", "ppc64le"},
+		{td + "dwarf/layout-loongarch64-gcc.o", KindObject, false, "", "loongarch64"},
 		{td + "i686/clang/base.o", KindObject, false, "", "i386"},
 		{td + "x86_64/gcc/base.btf", KindRaw, false, "", ""},
 	} {

@@ -5,15 +5,17 @@
 # BTF is noticed. Prints boot times per kernel.
 #
 # Usage: scripts/e2e-boot.sh [TAG...]     TAG: 6.1-amd64 6.1-arm64 7.2-amd64 7.2-arm64
+#                                          7.2-riscv64 7.2-s390x
 # Needs scripts/setup.sh (QEMU, busybox) and scripts/fetch-kernels.sh first.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/lib.sh
 
-for tool in qemu-system-x86_64 qemu-system-aarch64 aarch64-linux-gnu-objcopy; do
+for tool in qemu-system-x86_64 qemu-system-aarch64 aarch64-linux-gnu-objcopy \
+	qemu-system-riscv64 riscv64-linux-gnu-objcopy qemu-system-s390x zstd; do
 	command -v "$tool" >/dev/null || bf_die "$tool not found; run scripts/setup.sh"
 done
-for arch in amd64 arm64; do
+for arch in amd64 arm64 riscv64 s390x; do
 	[[ -x $BF_CACHE/busybox/$arch/busybox ]] || bf_die "$BF_CACHE/busybox/$arch/busybox missing; run scripts/setup.sh"
 done
 

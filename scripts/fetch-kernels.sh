@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Fetches the Debian cloud kernels used as real test inputs (docs/testing.md,
-# "Real inputs") and unpacks each into $CACHE/kernels/<tag>:
+# Fetches the Debian kernels used as real test inputs (docs/testing.md,
+# "Real inputs") and unpacks each into $CACHE/kernels/<tag>: the cloud
+# flavours of amd64 and arm64, and the 7.2 kernels of the other 64-bit
+# architectures Debian builds with BTF (flavours s390x, powerpc64le and
+# riscv64; Debian's loong64 kernel has no BTF):
 #
-#   release      kernel release, e.g. 6.1.0-53-cloud-amd64
-#   arch         amd64 | arm64
+#   release      kernel release, e.g. 6.1.0-53-cloud-amd64, 7.2.13+deb14-s390x
+#   arch         the Debian architecture: amd64 | arm64 | s390x | ppc64el |
+#                riscv64
 #   packages     "name version arch sha256" of each .deb used
 #   image/       dpkg -x of linux-image-<release>
 #   dbg/         dpkg -x of linux-image-<release>-dbg
@@ -18,7 +22,9 @@
 # The .debs are kept in $CACHE/debs and reused when their SHA256 matches the
 # package index.
 #
-# Usage: scripts/fetch-kernels.sh [TAG...]   TAG: 6.1-amd64 6.1-arm64 7.2-amd64 7.2-arm64
+# Usage: scripts/fetch-kernels.sh [TAG...]
+#   TAG: 6.1-amd64 6.1-arm64 7.2-amd64 7.2-arm64 7.2-s390x 7.2-ppc64el
+#        7.2-riscv64 (all of them when none is given)
 # Environment: BTFFILTER_CACHE (default /var/cache/btffilter)
 set -euo pipefail
 
@@ -26,22 +32,31 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-all_tags=(6.1-amd64 6.1-arm64 7.2-amd64 7.2-arm64)
+all_tags=(6.1-amd64 6.1-arm64 7.2-amd64 7.2-arm64 7.2-s390x 7.2-ppc64el 7.2-riscv64)
 stamp=.complete
 kdir=$BF_CACHE/kernels
 debs=$BF_CACHE/debs
 
-# pin TAG sets release and version: the kernel each tag stands for (keep in
-# step with the pinned map in scripts/kernels/kernels.go).
+# pin TAG sets flavour, release and version: the kernel each tag stands for
+# (keep in step with the pinned map in scripts/kernels/kernels.go). amd64
+# and arm64 use the cloud flavour; the other architectures have one
+# flavour each, named by Debian (powerpc64le for ppc64el; its 64k-page
+# variant is not used).
 pin() {
 	local series=${1%-*} arch=${1#*-}
-	case $series in
-	6.1)
-		release=6.1.0-53-cloud-$arch
+	case $arch in
+	amd64 | arm64) flavour=cloud-$arch ;;
+	s390x | riscv64) flavour=$arch ;;
+	ppc64el) flavour=powerpc64le ;;
+	*) bf_die "unknown tag $1 (known: ${all_tags[*]})" ;;
+	esac
+	case $series/$arch in
+	6.1/amd64 | 6.1/arm64)
+		release=6.1.0-53-$flavour
 		version=6.1.187-1
 		;;
-	7.2)
-		release=7.2.13+deb14-cloud-$arch
+	7.2/*)
+		release=7.2.13+deb14-$flavour
 		version=7.2.13-1
 		;;
 	*) bf_die "unknown tag $1 (known: ${all_tags[*]})" ;;
@@ -87,7 +102,7 @@ available() {
 # reads the current release from the meta package's Depends and prints the
 # substitution. Sets release and version.
 resolve() {
-	local tag=$1 arch=${1#*-} series=${1%-*} meta dep name
+	local tag=$1 series=${1%-*} meta dep name
 	img=linux-image-$release
 	dbg=linux-image-$release-dbg
 	if ((${#BF_APT[@]} > 0)) && ! bf_apt_has_lists; then
@@ -99,7 +114,7 @@ resolve() {
 	if apt_update_once && available "$img" "$version" && available "$dbg" "$version"; then
 		return 0
 	fi
-	meta=linux-image-cloud-$arch-dbg
+	meta=linux-image-$flavour-dbg
 	dep=$(bf_apt_field "$meta" Depends | tr ',' '\n' | sed -n 's/^ *\(linux-image-[^ ]*-dbg\) *(= *\([^)]*\)).*/\1 \2/p' | head -n1)
 	[[ -n $dep ]] || bf_die "$tag: $dbg=$version is not available and $meta names no linux-image-*-dbg"
 	name=${dep% *}
@@ -180,7 +195,7 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 # fetch TAG makes $kdir/TAG complete.
 fetch() {
 	local tag=$1 arch=${1#*-} dir=$kdir/$1 t0 t1 t2 img dbg tmp vml mods dmods
-	local release version updated=0 p img_pkgs=()
+	local release version flavour updated=0 p img_pkgs=()
 	pin "$tag"
 	if [[ -f $dir/$stamp ]]; then
 		bf_step "$tag: complete ($(<"$dir/release")), skipped"

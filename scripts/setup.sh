@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the tools the tests and scripts need on a Debian bookworm machine
-# (run as root) and places static busybox binaries for amd64 and arm64 in the
-# cache, for the QEMU initramfs. Idempotent: when everything is present it
-# only checks and returns.
+# (run as root) and places static busybox binaries for amd64, arm64, riscv64
+# and s390x in the cache, for the QEMU initramfs. Idempotent: when everything
+# is present it only checks and returns.
 #
 # Usage: scripts/setup.sh
 # Environment: BTFFILTER_CACHE (default /var/cache/btffilter)
@@ -15,6 +15,12 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 packages=(
 	qemu-system-x86 qemu-system-arm busybox-static
 	binutils-aarch64-linux-gnu gcc-aarch64-linux-gnu
+	# riscv64 and s390x boots: QEMU, OpenSBI (the riscv64 virt machine's
+	# firmware) and the binutils that turn a riscv64 vmlinux into an Image.
+	qemu-system-misc opensbi binutils-riscv64-linux-gnu
+	# Cross compilers of the DWARF and ABI fixtures of the other 64-bit
+	# architectures (testdata/dwarf/build.sh, scripts/build-abi-fixtures.sh).
+	gcc-s390x-linux-gnu gcc-powerpc64le-linux-gnu gcc-riscv64-linux-gnu
 	clang llvm lld dwarves bpftool
 	zstd xz-utils gzip cpio debootstrap file
 	# Also used by scripts/build-fixtures.sh.
@@ -89,32 +95,46 @@ else
 	bf_step "busybox amd64: copied $bb_src to $bb_amd64"
 fi
 
-# --- 3. arm64 busybox, without adding arm64 to dpkg's architectures ----------
-bb_arm64=$BF_CACHE/busybox/arm64/busybox
-if [[ -x $bb_arm64 && $(file -b "$bb_arm64") == *"ARM aarch64"*"statically linked"* ]]; then
-	bf_step "busybox arm64: $bb_arm64 present ($(cat "$BF_CACHE/busybox/arm64/version" 2>/dev/null || echo unknown version))"
-else
-	bf_apt_bookworm arm64
+# --- 3. busybox of the other architectures, without adding them to dpkg's
+# architectures: from bookworm (arm64, s390x) or sid (riscv64, which bookworm
+# does not have) through a private apt configuration.
+# busybox_for ARCH SUITE FILE-WORDS places $BF_CACHE/busybox/ARCH/busybox;
+# FILE-WORDS is what file(1) must say about it.
+busybox_for() {
+	local arch=$1 suite=$2 want=$3 bb ver deb tmp src
+	bb=$BF_CACHE/busybox/$arch/busybox
+	if [[ -x $bb && $(file -b "$bb") == *"$want"*"statically linked"* ]]; then
+		bf_step "busybox $arch: $bb present ($(cat "$BF_CACHE/busybox/$arch/version" 2>/dev/null || echo unknown version))"
+		return 0
+	fi
+	case $suite in
+	bookworm) bf_apt_bookworm "$arch" ;;
+	sid) bf_apt_sid "$arch" ;;
+	esac
 	bf_apt_ensure_lists
 	ver=$(bf_apt_field busybox-static Version)
 	if [[ -z $ver ]]; then
 		bf_apt_update
 		ver=$(bf_apt_field busybox-static Version)
 	fi
-	[[ -n $ver ]] || bf_die "busybox-static:arm64 not found in $BF_APT_DIR/sources.list"
-	bf_download busybox-static "$ver" arm64 "$BF_CACHE/debs"
-	deb=$BF_CACHE/debs/$(bf_deb_file busybox-static "$ver" arm64)
-	tmp=$(mktemp -d "$BF_CACHE/busybox/.arm64.XXXXXX")
+	[[ -n $ver ]] || bf_die "busybox-static:$arch not found in $BF_APT_DIR/sources.list"
+	bf_download busybox-static "$ver" "$arch" "$BF_CACHE/debs"
+	deb=$BF_CACHE/debs/$(bf_deb_file busybox-static "$ver" "$arch")
+	mkdir -p "$BF_CACHE/busybox"
+	tmp=$(mktemp -d "$BF_CACHE/busybox/.$arch.XXXXXX")
 	dpkg-deb -x "$deb" "$tmp"
 	src=$(find "$tmp" -path '*/bin/busybox' -type f | head -n1)
 	[[ -n $src ]] || bf_die "$deb: no bin/busybox inside"
-	[[ $(file -b "$src") == *"ARM aarch64"* ]] || bf_die "$deb: bin/busybox is not an arm64 binary: $(file -b "$src")"
-	mkdir -p "${bb_arm64%/*}"
-	mv "$src" "$bb_arm64.tmp"
-	mv "$bb_arm64.tmp" "$bb_arm64"
-	printf 'busybox-static %s arm64\n' "$ver" >"$BF_CACHE/busybox/arm64/version"
+	[[ $(file -b "$src") == *"$want"* ]] || bf_die "$deb: bin/busybox is not an $arch binary: $(file -b "$src")"
+	mkdir -p "${bb%/*}"
+	mv "$src" "$bb.tmp"
+	mv "$bb.tmp" "$bb"
+	printf 'busybox-static %s %s\n' "$ver" "$arch" >"$BF_CACHE/busybox/$arch/version"
 	rm -rf "$tmp"
-	bf_step "busybox arm64: $bb_arm64 from busybox-static $ver"
-fi
+	bf_step "busybox $arch: $bb from busybox-static $ver ($suite)"
+}
+busybox_for arm64 bookworm "ARM aarch64"
+busybox_for s390x bookworm "IBM S/390"
+busybox_for riscv64 sid "RISC-V"
 
 bf_step "setup done"

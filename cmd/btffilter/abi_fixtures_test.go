@@ -23,6 +23,32 @@ var abiFixtures = []struct{ file, table string }{
 	{"x86_64-clang.o", "expected-x86_64.tsv"},
 	{"aarch64-gcc.o", "expected-arm64.tsv"},
 	{"aarch64-clang.o", "expected-arm64.tsv"},
+	{"s390x-gcc.o", "expected-s390x.tsv"},
+	{"s390x-clang.o", "expected-s390x.tsv"},
+	{"ppc64le-gcc.o", "expected-ppc64le.tsv"},
+	{"ppc64le-clang.o", "expected-ppc64le.tsv"},
+	{"riscv64-gcc.o", "expected-riscv64.tsv"},
+	{"riscv64-clang.o", "expected-riscv64.tsv"},
+	{"loongarch64-gcc.o", "expected-loongarch64.tsv"},
+}
+
+// removedByOtherRules are functions another default rule removes, which the
+// abi tables (about rule abi only) leave alone: file and function to the rule
+// and a piece of its reason.
+var removedByOtherRules = map[string][2]string{
+	// s390x returns every struct through a hidden pointer in r2
+	// (abi.ReturnsInMemory), so a arrives in r3: pahole's unexpected_reg.
+	"s390x-gcc.o ret_struct":   {"signature", "returns a struct through a hidden pointer"},
+	"s390x-clang.o ret_struct": {"signature", "returns a struct through a hidden pointer"},
+}
+
+// abiTableCannotHold are the table rows that a fixture's DWARF does not let
+// the judge reproduce (filter/internal/abi, knownVerdictDifferences): a
+// removal the table wants and the pipeline cannot see.
+var abiTableCannotHold = map[string]bool{
+	// gcc for riscv64 writes no DW_AT_alignment for a struct-level
+	// aligned(16), so the 16-byte stack alignment is invisible (docs/facts.md §9).
+	"riscv64-gcc.o al16s_stack 7.2": true,
 }
 
 type abiRow struct {
@@ -83,6 +109,13 @@ func TestABIFixturesPipeline(t *testing.T) {
 					}
 					r, gone := removed[key[0]]
 					delete(removed, key[0])
+					if abiTableCannotHold[fx.file+" "+key[0]+" "+kv] {
+						if gone {
+							t.Errorf("%s: removed, though the fixture's DWARF was known to hide why", key[0])
+						}
+						want--
+						continue
+					}
 					switch {
 					case row.verdict == "remove" && !gone:
 						t.Errorf("%s: kept, the table says remove (arg %d)", key[0], row.arg)
@@ -93,7 +126,12 @@ func TestABIFixturesPipeline(t *testing.T) {
 							t.Errorf("%s: removed by %s (%s), the table says abi, arg %d", key[0], r.Rule, r.Reason, row.arg)
 						}
 					case gone:
-						t.Errorf("%s: removed by %s (%s), the table says %s", key[0], r.Rule, r.Reason, row.verdict)
+						other, ok := removedByOtherRules[fx.file+" "+key[0]]
+						if !ok || r.Rule != other[0] || !strings.Contains(r.Reason, other[1]) {
+							t.Errorf("%s: removed by %s (%s), the table says %s", key[0], r.Rule, r.Reason, row.verdict)
+						}
+					case removedByOtherRules[fx.file+" "+key[0]] != [2]string{}:
+						t.Errorf("%s: kept, though rule %s should remove it", key[0], removedByOtherRules[fx.file+" "+key[0]][0])
 					}
 				}
 				for name, r := range removed {

@@ -16,14 +16,30 @@ type Section struct {
 	Flags elf.SectionFlag
 	Addr  uint64
 	Align uint64
-	Data  []byte
+	// Link, Info and Entsize are sh_link, sh_info and sh_entsize (a
+	// relocation section's symbol table and target, a symbol table's string
+	// table and first global symbol).
+	Link, Info uint32
+	Entsize    uint64
+	Data       []byte
 }
 
 // Build writes a minimal but well-formed ELF file: header, the sections in
 // order (each at an offset aligned to its sh_addralign), .shstrtab, then the
 // section header table. It lets tests shape layouts the toolchain would not
-// produce (huge sections, chosen alignments) without depending on it.
+// produce (huge sections, chosen alignments) without depending on it. The
+// machine is x86-64 for ELFCLASS64 and i386 for ELFCLASS32.
 func Build(class elf.Class, bo binary.ByteOrder, typ elf.Type, secs []Section) []byte {
+	m := elf.EM_386
+	if class == elf.ELFCLASS64 {
+		m = elf.EM_X86_64
+	}
+	return BuildMachine(class, bo, typ, m, secs)
+}
+
+// BuildMachine is Build for the given e_machine. Section indexes in Link and
+// Info count from 1 for the first section of secs (0 is the null section).
+func BuildMachine(class elf.Class, bo binary.ByteOrder, typ elf.Type, machine elf.Machine, secs []Section) []byte {
 	is64 := class == elf.ELFCLASS64
 	ehSize, shEnt := 52, 40
 	if is64 {
@@ -72,15 +88,14 @@ func Build(class elf.Class, bo binary.ByteOrder, typ elf.Type, secs []Section) [
 	put64 := func(off int, v uint64) { bo.PutUint64(out[off:], v) }
 	put16(0x10, int(typ))
 	put32(0x14, uint64(elf.EV_CURRENT))
+	put16(0x12, int(machine))
 	if is64 {
-		put16(0x12, int(elf.EM_X86_64))
 		put64(0x28, uint64(shoff))
 		put16(0x34, ehSize)
 		put16(0x3a, shEnt)
 		put16(0x3c, len(all)+1)
 		put16(0x3e, len(all))
 	} else {
-		put16(0x12, int(elf.EM_386))
 		put32(0x20, uint64(shoff))
 		put16(0x28, ehSize)
 		put16(0x2e, shEnt)
@@ -97,7 +112,10 @@ func Build(class elf.Class, bo binary.ByteOrder, typ elf.Type, secs []Section) [
 			put64(h+16, s.Addr)
 			put64(h+24, uint64(offs[i]))
 			put64(h+32, size)
+			put32(h+40, uint64(s.Link))
+			put32(h+44, uint64(s.Info))
 			put64(h+48, s.Align)
+			put64(h+56, s.Entsize)
 		} else {
 			put32(h, uint64(nameOff[i]))
 			put32(h+4, uint64(s.Type))
@@ -105,7 +123,10 @@ func Build(class elf.Class, bo binary.ByteOrder, typ elf.Type, secs []Section) [
 			put32(h+12, s.Addr)
 			put32(h+16, uint64(offs[i]))
 			put32(h+20, size)
+			put32(h+24, uint64(s.Link))
+			put32(h+28, uint64(s.Info))
 			put32(h+32, s.Align)
+			put32(h+36, s.Entsize)
 		}
 	}
 	return out

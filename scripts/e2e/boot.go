@@ -22,8 +22,8 @@ import (
 
 // Boot describes one QEMU run.
 type Boot struct {
-	Arch    string    // "amd64" | "arm64"
-	Vmlinux string    // unstripped vmlinux ELF (x86-64 boots it directly; arm64 converted to Image in WorkDir)
+	Arch    string    // "amd64" | "arm64" | "riscv64" | "s390x"
+	Vmlinux string    // unstripped vmlinux ELF (x86-64 boots it directly; arm64 and riscv64 converted to Image in WorkDir; s390x see Vmlinuz)
 	Modules []string  // module files to insmod in this order (.ko, .ko.xz, .ko.zst, .ko.gz)
 	Fentry  []string  // functions to try to attach fentry to ("func" or "module:func")
 	WorkDir string    // scratch directory (initramfs, probe binary, arm64 Image); one per concurrent Run
@@ -53,6 +53,11 @@ type Boot struct {
 	ProbeArgs []string
 	// MemoryMB is the guest's memory; 0 means 1024.
 	MemoryMB int
+	// Vmlinuz is the compressed boot image of Vmlinux's kernel, as its
+	// image package ships it (kernels.Kernel.Vmlinuz). Only s390x needs it:
+	// QEMU's s390x machine boots no vmlinux ELF, so Run puts Vmlinux's
+	// .BTF and .BTF_ids into a copy of this image (s390xImage).
+	Vmlinuz string
 }
 
 // Result is what the guest reported.
@@ -91,6 +96,18 @@ var arches = map[string]archConfig{
 		machine: []string{"-M", "virt", "-cpu", "max,pauth-impdef=on"},
 		console: "ttyAMA0",
 	},
+	"riscv64": {
+		qemu: "qemu-system-riscv64",
+		// The virt machine's default firmware is OpenSBI (Debian's opensbi
+		// package), which starts the kernel Image in S mode.
+		machine: []string{"-M", "virt"},
+		console: "ttyS0",
+	},
+	"s390x": {
+		qemu:    "qemu-system-s390x",
+		machine: []string{"-M", "s390-ccw-virtio"},
+		console: "ttysclp0",
+	},
 }
 
 // Run boots b.Vmlinux under QEMU with TCG, loads b.Modules, tries fentry on
@@ -100,7 +117,7 @@ var arches = map[string]archConfig{
 func Run(ctx context.Context, b Boot) (*Result, error) {
 	ac, ok := arches[b.Arch]
 	if !ok {
-		return nil, fmt.Errorf("e2e: unknown arch %q (want amd64 or arm64)", b.Arch)
+		return nil, fmt.Errorf("e2e: unknown arch %q (want amd64, arm64, riscv64 or s390x)", b.Arch)
 	}
 	if b.WorkDir == "" {
 		return nil, errors.New("e2e: WorkDir is empty")
@@ -146,10 +163,16 @@ func Run(ctx context.Context, b Boot) (*Result, error) {
 		return nil, err
 	}
 	kernel := b.Vmlinux
-	if b.Arch == "arm64" {
-		if kernel, err = arm64Image(ctx, b.Vmlinux, b.WorkDir); err != nil {
-			return nil, err
-		}
+	switch b.Arch {
+	case "arm64":
+		kernel, err = flatImage(ctx, "aarch64-linux-gnu-objcopy", "binutils-aarch64-linux-gnu", b.Vmlinux, b.WorkDir)
+	case "riscv64":
+		kernel, err = flatImage(ctx, "riscv64-linux-gnu-objcopy", "binutils-riscv64-linux-gnu", b.Vmlinux, b.WorkDir)
+	case "s390x":
+		kernel, err = s390xImage(ctx, b.Vmlinux, b.Vmlinuz, b.WorkDir)
+	}
+	if err != nil {
+		return nil, err
 	}
 	args := append([]string{
 		"-accel", "tcg",
@@ -226,11 +249,32 @@ func buildProbe(ctx context.Context, arch, workDir string) (string, error) {
 	return out, nil
 }
 
-// arm64Image converts an arm64 vmlinux ELF to the flat Image QEMU boots
-// (its -kernel takes no arm64 ELF with the Linux boot protocol). The result
-// is kept in workDir under a name derived from the vmlinux path, size and
-// modification time, so a changed vmlinux gets a fresh Image.
-func arm64Image(ctx context.Context, vmlinux, workDir string) (string, error) {
+// flatImage converts an arm64 or riscv64 vmlinux ELF to the flat Image QEMU
+// boots (its -kernel takes no ELF with these architectures' Linux boot
+// protocols; the Image is the loadable segments, whose first bytes are the
+// Image header). The result is kept in workDir under a name derived from
+// the vmlinux path, size and modification time, so a changed vmlinux gets a
+// fresh Image.
+func flatImage(ctx context.Context, objcopy, pkg, vmlinux, workDir string) (string, error) {
+	img, err := cachedName(vmlinux, workDir, "Image")
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(img); err == nil {
+		return img, nil
+	}
+	tmp := img + ".tmp"
+	cmd := exec.CommandContext(ctx, objcopy, "-O", "binary", vmlinux, tmp)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("e2e: objcopy %s to Image: %w\n%s (install %s: scripts/setup.sh)", vmlinux, err, msg, pkg)
+	}
+	return img, os.Rename(tmp, img)
+}
+
+// cachedName is the path in workDir of a file made from vmlinux: prefix and
+// a hash of vmlinux's absolute path, size and modification time.
+func cachedName(vmlinux, workDir, prefix string) (string, error) {
 	st, err := os.Stat(vmlinux)
 	if err != nil {
 		return "", fmt.Errorf("e2e: %w", err)
@@ -240,17 +284,7 @@ func arm64Image(ctx context.Context, vmlinux, workDir string) (string, error) {
 		return "", err
 	}
 	h := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%d", abs, st.Size(), st.ModTime().UnixNano()))
-	img := filepath.Join(workDir, "Image-"+hex.EncodeToString(h[:8]))
-	if _, err := os.Stat(img); err == nil {
-		return img, nil
-	}
-	tmp := img + ".tmp"
-	cmd := exec.CommandContext(ctx, "aarch64-linux-gnu-objcopy", "-O", "binary", vmlinux, tmp)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		os.Remove(tmp)
-		return "", fmt.Errorf("e2e: objcopy %s to Image: %w\n%s (install binutils-aarch64-linux-gnu: scripts/setup.sh)", vmlinux, err, msg)
-	}
-	return img, os.Rename(tmp, img)
+	return filepath.Join(workDir, prefix+"-"+hex.EncodeToString(h[:8])), nil
 }
 
 // runQEMU runs QEMU with stdin from /dev/null, reads the console from its

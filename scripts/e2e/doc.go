@@ -8,7 +8,8 @@
 // Run builds the initramfs (cpio newc, written here), the probe binary
 // (scripts/e2e/probe, a static Go program) for the guest architecture, boots
 // the kernel and parses the "PROBE ..." lines the guest prints on its serial
-// console. Kernels come from the cache described by package
+// console. amd64, arm64, riscv64 (virt, OpenSBI) and s390x (s390-ccw-virtio,
+// from the compressed image with the vmlinux's BTF put in, s390x.go) boot. Kernels come from the cache described by package
 // btffilter/scripts/kernels; busybox from $BTFFILTER_CACHE/busybox/ARCH
 // (scripts/setup.sh puts it there).
 //

@@ -17,17 +17,29 @@ const DefaultCache = "/var/cache/btffilter"
 // it was left by an interrupted run and is not to be trusted.
 const stamp = ".complete"
 
-// tags lists every kernel the fetch script knows, in a fixed order.
-var tags = []string{"6.1-amd64", "6.1-arm64", "7.2-amd64", "7.2-arm64"}
+// tags lists every kernel the fetch script knows, in a fixed order: the
+// cloud flavours of amd64 and arm64, then the 7.2 kernels of the other
+// 64-bit architectures Debian builds with BTF.
+var tags = []string{"6.1-amd64", "6.1-arm64", "7.2-amd64", "7.2-arm64", "7.2-s390x", "7.2-ppc64el", "7.2-riscv64"}
 
 // pinned holds the release that scripts/fetch-kernels.sh asks for first for
 // each tag; when the archive has dropped it, the script substitutes the
 // current release of the same flavour.
 var pinned = map[string]string{
-	"6.1-amd64": "6.1.0-53-cloud-amd64",
-	"6.1-arm64": "6.1.0-53-cloud-arm64",
-	"7.2-amd64": "7.2.13+deb14-cloud-amd64",
-	"7.2-arm64": "7.2.13+deb14-cloud-arm64",
+	"6.1-amd64":   "6.1.0-53-cloud-amd64",
+	"6.1-arm64":   "6.1.0-53-cloud-arm64",
+	"7.2-amd64":   "7.2.13+deb14-cloud-amd64",
+	"7.2-arm64":   "7.2.13+deb14-cloud-arm64",
+	"7.2-s390x":   "7.2.13+deb14-s390x",
+	"7.2-ppc64el": "7.2.13+deb14-powerpc64le",
+	"7.2-riscv64": "7.2.13+deb14-riscv64",
+}
+
+// flavours are Debian's kernel flavour names per architecture of the tags:
+// every release ends in "-" and its flavour.
+var flavours = map[string]string{
+	"amd64": "cloud-amd64", "arm64": "cloud-arm64",
+	"s390x": "s390x", "ppc64el": "powerpc64le", "riscv64": "riscv64",
 }
 
 // moduleExts are the file name endings of kernel modules, compressed or not.
@@ -37,12 +49,21 @@ var moduleExts = []string{".ko", ".ko.xz", ".ko.zst", ".ko.gz"}
 // to exist when Load returned it.
 type Kernel struct {
 	Tag        string // e.g. "6.1-amd64"
-	Arch       string // "amd64" or "arm64"
+	Arch       string // the Debian architecture: amd64, arm64, s390x, ppc64el, riscv64
 	Release    string // e.g. "6.1.0-53-cloud-amd64"
 	Dir        string // the tag directory in the cache
 	Vmlinux    string // the unstripped vmlinux (ELF with .BTF and DWARF)
 	Modules    string // the tree of shipped (stripped, signed) modules
 	DbgModules string // the tree of unstripped modules
+	// Vmlinuz is the image package's boot image (lib/modules/RELEASE/vmlinuz
+	// or boot/vmlinuz-RELEASE), "" when the package has none.
+	Vmlinuz string
+}
+
+// Flavour returns Debian's name of the kernel flavour of k.Arch
+// ("cloud-amd64", "powerpc64le"): the end of every release of the tag.
+func (k *Kernel) Flavour() string {
+	return flavours[k.Arch]
 }
 
 // Tags returns the tags of all known kernels in a fixed order. The caller
@@ -121,6 +142,16 @@ func Load(tag string) (*Kernel, error) {
 			return nil, missing(link, "is not a regular file")
 		}
 		*f.dst = path
+	}
+	for _, p := range []string{
+		filepath.Join(dir, "image", "usr", "lib", "modules", k.Release, "vmlinuz"),
+		filepath.Join(dir, "image", "lib", "modules", k.Release, "vmlinuz"),
+		filepath.Join(dir, "image", "boot", "vmlinuz-"+k.Release),
+	} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			k.Vmlinuz = p
+			break
+		}
 	}
 	return k, nil
 }

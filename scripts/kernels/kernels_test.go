@@ -10,7 +10,7 @@ import (
 )
 
 func TestTags(t *testing.T) {
-	want := []string{"6.1-amd64", "6.1-arm64", "7.2-amd64", "7.2-arm64"}
+	want := []string{"6.1-amd64", "6.1-arm64", "7.2-amd64", "7.2-arm64", "7.2-s390x", "7.2-ppc64el", "7.2-riscv64"}
 	got := Tags()
 	if !slices.Equal(got, want) {
 		t.Fatalf("Tags() = %v, want %v", got, want)
@@ -27,8 +27,9 @@ func TestPinnedRelease(t *testing.T) {
 		k := &Kernel{Tag: tag}
 		p := k.PinnedRelease()
 		series, arch, _ := strings.Cut(tag, "-")
-		if !strings.HasPrefix(p, series+".") || !strings.HasSuffix(p, "-cloud-"+arch) {
-			t.Errorf("PinnedRelease for %s = %q, want a %s cloud-%s release", tag, p, series, arch)
+		k.Arch = arch
+		if fl := k.Flavour(); fl == "" || !strings.HasPrefix(p, series+".") || !strings.HasSuffix(p, "-"+fl) {
+			t.Errorf("PinnedRelease for %s = %q, want a %s %q release", tag, p, series, fl)
 		}
 	}
 }
@@ -217,15 +218,19 @@ func TestRealKernels(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real kernels: not in -short mode")
 	}
-	machines := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
+	machines := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64,
+		"s390x": elf.EM_S390, "ppc64el": elf.EM_PPC64, "riscv64": elf.EM_RISCV}
 	for _, tag := range Tags() {
 		t.Run(tag, func(t *testing.T) {
 			k, err := Load(tag)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !strings.HasSuffix(k.Release, "-"+k.Arch) {
-				t.Errorf("%s: release %q does not end in -%s", tag, k.Release, k.Arch)
+			if !strings.HasSuffix(k.Release, "-"+k.Flavour()) {
+				t.Errorf("%s: release %q does not end in -%s", tag, k.Release, k.Flavour())
+			}
+			if k.Vmlinuz == "" {
+				t.Errorf("%s: no vmlinuz in the image package", tag)
 			}
 			if !strings.Contains(k.Vmlinux, k.Release) {
 				t.Errorf("%s: vmlinux path %s does not name release %s", tag, k.Vmlinux, k.Release)

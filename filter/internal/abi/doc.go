@@ -54,13 +54,34 @@
 // arguments only, which the kernel refuses anyway. Stack arguments are
 // aligned to the larger of their alignment and 8, at most 16.
 //
+// loongarch64, LoongArch procedure call standard (la-abi-specs, lapcs.adoc)
+// for the kernel's soft-float base ABI LP64S (arch/loongarch/Makefile): the
+// same integer rules as riscv64, on a0-a7 (r4-r11). loongarch64.go.
+//
+// s390x, ELF ABI s390x Supplement, "Parameter Passing" (the kernel is built
+// with -msoft-float). Five argument registers r2-r6, then 8-byte slots from
+// 160 bytes above the stack pointer; every argument takes one register or
+// slot. Aggregates of exactly 1, 2, 4 or 8 bytes are passed like integers;
+// every other aggregate, and every scalar over 8 bytes (__int128), is passed
+// by reference to a caller-made copy. Every aggregate result comes back
+// through a hidden pointer in r2. s390x.go.
+//
+// ppc64le, 64-bit ELF V2 ABI, "Parameter Passing" (the kernel is built with
+// -msoft-float). Arguments fill the doublewords of the parameter save area,
+// passed in r3-r10 for the first eight and in memory from 32 bytes above the
+// stack pointer for the rest; aggregates are passed by value, split between
+// registers and memory when they straddle r10; an aggregate aligned to 16
+// starts at an even doubleword (a scalar __int128 does not, with gcc and
+// clang). ppc64le.go.
+//
 // # The kernel's trampoline (Trampoline)
 //
 // btf_distill_func_proto (kernel/bpf/btf.c) refuses a FUNC with more than 12
 // arguments (MAX_BPF_FUNC_ARGS), a struct or union return, variadic
 // arguments, a void or zero-sized argument, an argument larger than 16 bytes,
 // or an argument that is not an integer, enum, pointer or struct (floats);
-// unions are accepted as arguments since 6.3. The JITs then place each
+// unions are accepted as arguments since 6.18 ("bpf: Allow union argument in
+// trampoline based programs", September 2025). The JITs then place each
 // argument from its size alone, in 8-byte slots:
 //
 //   - x86-64 from 6.6 (arch/x86/net/bpf_jit_comp.c, save_args): an argument
@@ -83,9 +104,28 @@
 //     consecutive stack slots (so an argument may straddle a7 and the stack).
 //   - riscv64 6.3 to 6.9: at most 8 registers, structs take ceil(size/8),
 //     other arguments one. Before 6.3 there is no riscv64 trampoline.
+//   - s390x from 6.3 (arch/s390/net/bpf_jit_comp.c, __arch_prepare_bpf_trampoline):
+//     argument i is read from r2+i, then from 160+8*(i-5) above the stack
+//     pointer, one register or slot each; an argument of 9 to 16 bytes is
+//     taken to be passed by reference (its 16 bytes are copied from the
+//     address found there), one of up to 8 bytes by value. So a 3-, 5-, 6-
+//     or 7-byte aggregate, which the ABI passes by reference, is misread.
+//     Before 6.3 there is no s390x trampoline (and Debian's s390x kernels,
+//     built for z10, have no BPF JIT at all).
+//   - ppc64le from 6.13 (arch/powerpc/net/bpf_jit_comp.c,
+//     bpf_trampoline_save_args): round_up(size,8)/8 slots in a row, r3-r10,
+//     then the caller's parameter save area at 32+8*k; more than 12 slots
+//     refused. No alignment, so an aggregate aligned to 16 at an odd
+//     doubleword is misread. Before 6.13 there is no ppc64 trampoline.
+//   - loongarch64 from 6.19 (arch/loongarch/net/bpf_jit.c, store_args with
+//     nr_arg_slots): riscv64's slots in a row, a0-a7 then the stack;
+//     6.17 and 6.18: at most 8 arguments, one register each, struct
+//     arguments refused; before 6.17 no trampoline.
 //
 // Only 6.1 and 7.2 (x86-64, arm64) were observed (docs/facts.md §4); the other
-// version boundaries follow the kernel history and are not verified.
+// version boundaries follow the kernel history and are not verified. The
+// riscv64, ppc64le and loongarch64 7.2 models were matched against the JIT
+// helpers the Debian 7.2 kernels' DWARF shows (docs/facts.md §9).
 //
 // # The rule (Judge)
 //

@@ -32,13 +32,43 @@ var fixtureObjects = []struct {
 	{"x86_64-clang.o", X86_64, "expected-x86_64.tsv", false},
 	{"aarch64-gcc.o", ARM64, "expected-arm64.tsv", true},
 	{"aarch64-clang.o", ARM64, "expected-arm64.tsv", false},
+	{"s390x-gcc.o", S390X, "expected-s390x.tsv", true},
+	{"s390x-clang.o", S390X, "expected-s390x.tsv", false},
+	{"ppc64le-gcc.o", PPC64LE, "expected-ppc64le.tsv", true},
+	{"ppc64le-clang.o", PPC64LE, "expected-ppc64le.tsv", false},
+	{"riscv64-gcc.o", RISCV64, "expected-riscv64.tsv", true},
+	{"riscv64-clang.o", RISCV64, "expected-riscv64.tsv", false},
+	{"loongarch64-gcc.o", LOONGARCH64, "expected-loongarch64.tsv", true},
 }
 
+// cfaOffset is where the CFA (the frame base of the fixtures' functions,
+// DW_OP_call_frame_cfa) lies above the stack pointer at the call, in which
+// the models count stack slots: s390x defines it 160 bytes up, at the
+// first stack argument (GCC's INCOMING_FRAME_SP_OFFSET); elsewhere it is
+// the stack pointer itself.
+var cfaOffset = map[Arch]int{S390X: s390xArgBase}
+
 // knownLocationDifferences are the entry locations where a compiler departs
-// from the psABI model, with the reason; any other difference fails.
+// from the psABI model, or where its DWARF cannot tell the model what it
+// needs, with the reason; any other difference fails.
 var knownLocationDifferences = map[string]string{
 	"x86_64-clang.o u128_p5 x": "clang < 18 splits an __int128 between r9 and the stack (docs/facts.md §3)",
+	// The layout the model is given comes from DWARF, and gcc for riscv64
+	// writes no DW_AT_alignment for aligned(16) on a struct (it does for
+	// aligned(32), and on members): the struct looks 8-aligned, while the
+	// code aligns it to 16 on the stack.
+	"riscv64-gcc.o al16s_stack x": riscvGCCNoAlign16,
+	"riscv64-gcc.o al16s_stack j": riscvGCCNoAlign16,
 }
+
+// knownVerdictDifferences are the table rows a fixture's DWARF cannot
+// reproduce, with the reason: the table states the truth, the judge sees
+// the DWARF.
+var knownVerdictDifferences = map[string]string{
+	"riscv64-gcc.o al16s_stack 7.2": riscvGCCNoAlign16,
+}
+
+const riscvGCCNoAlign16 = "gcc for riscv64 (12 and 16) writes no DW_AT_alignment for a struct-level aligned(16) (docs/facts.md §9)"
 
 type expectation struct {
 	verdict string
@@ -109,7 +139,14 @@ func TestFixtures(t *testing.T) {
 						t.Errorf("%s %s %s: %v", obj.file, fn.name, kv, err)
 						continue
 					}
-					if got.Outcome.String() != e.verdict || got.Arg != e.arg {
+					agrees := got.Outcome.String() == e.verdict && got.Arg == e.arg
+					why, known := knownVerdictDifferences[obj.file+" "+fn.name+" "+kv]
+					switch {
+					case agrees && known:
+						t.Errorf("%s %s kernel %s: listed as a known difference but agrees with %s", obj.file, fn.name, kv, obj.table)
+					case known:
+						t.Logf("%s %s kernel %s: got %s, %s:%d wants %s: %s", obj.file, fn.name, kv, got.Outcome, obj.table, e.line, e.verdict, why)
+					case !agrees:
 						t.Errorf("%s %s kernel %s: got %s arg %d (%s), %s:%d wants %s arg %d",
 							obj.file, fn.name, kv, got.Outcome, got.Arg, got.Reason, obj.table, e.line, e.verdict, e.arg)
 					}
@@ -148,13 +185,19 @@ func TestFixtures(t *testing.T) {
 // agreed, and how many parameters had nothing comparable; a difference not in
 // knownLocationDifferences fails the test.
 func compareEntryLocations(t *testing.T, file string, arch Arch, fn fixtureFunc) (compared, matched, missing int) {
-	real, err := Locate(arch, fn.Params)
+	params := fn.Params
+	if ReturnsInMemory(arch, fn.Return) {
+		// The result's address comes first (s390x: ret_struct).
+		params = append([]Arg{{Class: Pointer, Size: 8, Align: 8}}, params...)
+	}
+	real, err := Locate(arch, params)
 	if err != nil {
 		t.Errorf("%s %s: %v", file, fn.name, err)
 		return 0, 0, 0
 	}
+	real = real[len(params)-len(fn.Params):]
 	for i, p := range fn.pieces {
-		ok, any := piecesAgree(p, real[i])
+		ok, any := piecesAgree(arch, p, real[i])
 		if !any {
 			missing++
 			continue
@@ -177,37 +220,72 @@ func compareEntryLocations(t *testing.T, file string, arch Arch, fn fixtureFunc)
 }
 
 // piece is one part of a DWARF location: a register, or a CFA-relative
-// stack address, covering size bytes from offset within the value.
+// stack address, covering size bytes from offset within the value; or, with
+// indirect, memory at the address a register holds (DW_OP_bregN 0: a value
+// passed by reference).
 type piece struct {
 	offset, size int
 	reg          int // -1: stack
 	stack        int
+	indirect     bool
 }
 
 // piecesAgree compares the pieces that fall on 8-byte slot boundaries with
 // the slots of l. any is false when nothing could be compared.
-func piecesAgree(ps []piece, l Location) (ok, any bool) {
+//
+// A by-reference argument is described by compilers as memory at the
+// address a register holds (DW_OP_bregN 0), at entry or soon after: that
+// the location is indirect is compared, not which register holds the
+// address (gcc for s390x may name the register it copies it to). A value
+// the model passes by value must not be described so, nor one passed by
+// reference as a value in a register.
+//
+// ppc64le callees may store register arguments into the caller's parameter
+// save area, doubleword k at 32+8k being the home of r3+k (ELF V2 ABI), and
+// describe them there: such a stack address below the first doubleword that
+// is not a register counts as that register.
+func piecesAgree(arch Arch, ps []piece, l Location) (ok, any bool) {
 	ok = true
 	for _, p := range ps {
 		if p.offset%8 != 0 {
 			continue
 		}
+		if p.indirect {
+			any = true
+			ok = ok && l.ByRef
+			continue
+		}
 		k := p.offset / 8
-		if l.ByRef || k >= len(l.Slots) {
-			// The DWARF location of a by-reference argument describes the
-			// copy, not the register holding its address.
-			if !l.ByRef {
-				ok = false
+		if l.ByRef {
+			// A value in a register where the model passes an address:
+			// by value in DWARF. Stack addresses of a by-reference
+			// argument describe the copy.
+			if p.reg >= 0 {
 				any = true
+				ok = false
 			}
+			continue
+		}
+		if k >= len(l.Slots) {
+			ok = false
+			any = true
 			continue
 		}
 		any = true
 		s := l.Slots[k]
-		if p.reg >= 0 {
-			ok = ok && s.Reg == p.reg
+		reg, stack := p.reg, p.stack+cfaOffset[arch]
+		if arch == S390X {
+			// Big-endian: a value narrower than its 8-byte slot sits in
+			// the slot's last bytes.
+			stack &^= 7
+		}
+		if arch == PPC64LE && reg < 0 && stack >= ppc64ArgBase && stack < ppc64ArgBase+8*len(ppc64IntRegs) && stack%8 == 0 {
+			reg = ppc64IntRegs[(stack-ppc64ArgBase)/8]
+		}
+		if reg >= 0 {
+			ok = ok && s.Reg == reg
 		} else {
-			ok = ok && s.onStack() && s.Stack == p.stack
+			ok = ok && s.onStack() && s.Stack == stack
 		}
 	}
 	return ok, any
@@ -217,7 +295,10 @@ func formatPieces(arch Arch, ps []piece) string {
 	var out []string
 	for _, p := range ps {
 		where := fmt.Sprintf("[cfa+%d]", p.stack)
-		if p.reg >= 0 {
+		switch {
+		case p.indirect:
+			where = "[" + RegName(arch, p.reg) + "]"
+		case p.reg >= 0:
 			where = RegName(arch, p.reg)
 		}
 		out = append(out, fmt.Sprintf("%s@%d", where, p.offset))
@@ -252,6 +333,9 @@ func readFixture(path string) ([]fixtureFunc, error) {
 		return nil, err
 	}
 	if ls.addr, err = relocatedSection(f, ".debug_addr"); err != nil {
+		return nil, err
+	}
+	if ls.loc, err = relocatedSection(f, ".debug_loc"); err != nil {
 		return nil, err
 	}
 	tr := &typeReader{d: d, cache: map[dwarf.Offset]Arg{}}
@@ -477,6 +561,7 @@ func (tr *typeReader) aggregate(r *dwarf.Reader, e *dwarf.Entry, name string, si
 type locReader struct {
 	order          binary.ByteOrder
 	loclists, addr []byte
+	loc            []byte // DWARF 4 .debug_loc
 	addrBase       int64
 	loclistsBase   int64
 	cuLow          uint64
@@ -498,6 +583,9 @@ func (l *locReader) entry(f *dwarf.Field, low uint64, cfaFrame bool) ([]piece, e
 		return decodeExpr(f.Val.([]byte), cfaFrame), nil
 	case dwarf.ClassLocListPtr:
 		off = f.Val.(int64)
+		if l.loclists == nil && l.loc != nil {
+			return l.entry4(off, low, cfaFrame)
+		}
 	case dwarf.ClassLocList: // DW_FORM_loclistx: an index into the offset table
 		var n int64
 		switch v := f.Val.(type) {
@@ -591,6 +679,41 @@ func (l *locReader) entry(f *dwarf.Field, low uint64, cfaFrame bool) ([]piece, e
 	return nil, nil
 }
 
+// entry4 finds the entry of a DWARF 4 .debug_loc list (DWARF 4 §2.6.2:
+// pairs of addresses relative to the unit's base, a base address
+// selection entry of all ones, a 2-byte expression length) whose range
+// holds low.
+func (l *locReader) entry4(off int64, low uint64, cfaFrame bool) ([]piece, error) {
+	b := l.loc
+	base := l.cuLow
+	for p := off; ; {
+		if p < 0 || p+16 > int64(len(b)) {
+			return nil, fmt.Errorf("location list at %#x outside .debug_loc", off)
+		}
+		start, end := l.order.Uint64(b[p:]), l.order.Uint64(b[p+8:])
+		p += 16
+		switch {
+		case start == 0 && end == 0:
+			return nil, nil
+		case start == ^uint64(0):
+			base = end
+			continue
+		}
+		if p+2 > int64(len(b)) {
+			return nil, fmt.Errorf("location list at %#x cut short", off)
+		}
+		n := int64(l.order.Uint16(b[p:]))
+		p += 2
+		if p+n > int64(len(b)) {
+			return nil, fmt.Errorf("location expression past .debug_loc")
+		}
+		if base+start <= low && low < base+end {
+			return decodeExpr(b[p:p+n], cfaFrame), nil
+		}
+		p += n
+	}
+}
+
 // readULEB reads the unsigned LEB128 number at b[*p] and moves *p past it
 // (a number cut short by the end of b reads as its bytes so far).
 func readULEB(b []byte, p *int) uint64 {
@@ -642,6 +765,13 @@ func decodeExpr(b []byte, cfaFrame bool) []piece {
 			cur = piece{reg: int(op - 0x50)}
 		case op == 0x90: // DW_OP_regx
 			cur = piece{reg: int(uleb())}
+		case op >= 0x70 && op <= 0x8f: // DW_OP_breg0..31
+			r := int(op - 0x70)
+			if off := sleb(); off == 0 && (p == len(b) || b[p] == 0x93) {
+				cur = piece{reg: r, indirect: true}
+			} else {
+				cur = piece{reg: -2}
+			}
 		case op == 0x91: // DW_OP_fbreg
 			off := sleb()
 			// A negative offset is the callee's own copy in its frame
@@ -709,15 +839,50 @@ func relocatedSection(f *elf.File, name string) ([]byte, error) {
 		v := val + uint64(addend)
 		switch {
 		case f.Machine == elf.EM_X86_64 && typ == uint32(elf.R_X86_64_64),
-			f.Machine == elf.EM_AARCH64 && typ == uint32(elf.R_AARCH64_ABS64):
+			f.Machine == elf.EM_AARCH64 && typ == uint32(elf.R_AARCH64_ABS64),
+			f.Machine == elf.EM_S390 && typ == uint32(elf.R_390_64),
+			f.Machine == elf.EM_PPC64 && typ == uint32(elf.R_PPC64_ADDR64),
+			f.Machine == elf.EM_RISCV && typ == uint32(elf.R_RISCV_64),
+			f.Machine == elf.EM_LOONGARCH && typ == uint32(elf.R_LARCH_64):
 			if off+8 <= uint64(len(b)) {
 				f.ByteOrder.PutUint64(b[off:], v)
 			}
 		case f.Machine == elf.EM_X86_64 && typ == uint32(elf.R_X86_64_32),
-			f.Machine == elf.EM_AARCH64 && typ == uint32(elf.R_AARCH64_ABS32):
+			f.Machine == elf.EM_AARCH64 && typ == uint32(elf.R_AARCH64_ABS32),
+			f.Machine == elf.EM_S390 && typ == uint32(elf.R_390_32),
+			f.Machine == elf.EM_PPC64 && typ == uint32(elf.R_PPC64_ADDR32),
+			f.Machine == elf.EM_RISCV && typ == uint32(elf.R_RISCV_32),
+			f.Machine == elf.EM_LOONGARCH && typ == uint32(elf.R_LARCH_32):
 			if off+4 <= uint64(len(b)) {
 				f.ByteOrder.PutUint32(b[off:], uint32(v))
 			}
+		case f.Machine == elf.EM_LOONGARCH && (typ == uint32(elf.R_LARCH_ADD_ULEB128) || typ == uint32(elf.R_LARCH_SUB_ULEB128)):
+			// A label difference in a ULEB128 number, kept at its length.
+			n := 0
+			for off+uint64(n) < uint64(len(b)) && b[off+uint64(n)]&0x80 != 0 {
+				n++
+			}
+			n++
+			if off+uint64(n) > uint64(len(b)) {
+				return nil, fmt.Errorf("%s: ULEB128 at %#x past the section", rs.Name, off)
+			}
+			p := int(off)
+			cur := readULEB(b, &p)
+			if typ == uint32(elf.R_LARCH_ADD_ULEB128) {
+				cur += v
+			} else {
+				cur -= v
+			}
+			for k := 0; k < n; k++ {
+				c := byte(cur & 0x7f)
+				cur >>= 7
+				if k < n-1 {
+					c |= 0x80
+				}
+				b[off+uint64(k)] = c
+			}
+		default:
+			return nil, fmt.Errorf("%s: relocation type %d of %v not handled by this reader", rs.Name, typ, f.Machine)
 		}
 	}
 	return b, nil

@@ -60,8 +60,34 @@ func Locate(arch Arch, args []Arg) ([]Location, error) {
 		return locateARM64(args), nil
 	case RISCV64:
 		return locateRISCV64(args), nil
+	case S390X:
+		return locateS390X(args), nil
+	case PPC64LE:
+		return locatePPC64LE(args), nil
+	case LOONGARCH64:
+		return locateLoongArch64(args), nil
 	}
 	return nil, fmt.Errorf("no calling-convention model for %s", arch)
+}
+
+// ReturnsInMemory reports whether a function of arch returning ret receives
+// the address of the result as a hidden first argument, in the register the
+// first parameter would otherwise take, so that every parameter arrives one
+// place later (package comment, "The real calling conventions"): x86-64
+// aggregates of class MEMORY (over 16 bytes or with an unaligned field);
+// riscv64, loongarch64 and ppc64le aggregates over 16 bytes; s390x every
+// aggregate and every scalar over 8 bytes. arm64 passes the address in x8,
+// which shifts nothing.
+func ReturnsInMemory(arch Arch, ret Arg) bool {
+	switch arch {
+	case X86_64:
+		return ret.Class.aggregate() && (ret.Size > 16 || ret.Packed)
+	case RISCV64, LOONGARCH64, PPC64LE:
+		return ret.Class.aggregate() && ret.Size > 16
+	case S390X:
+		return ret.Class != Void && (ret.Class.aggregate() || ret.Size > 8)
+	}
+	return false
 }
 
 // Judge decides whether the trampoline of kernel v on arch misreads an

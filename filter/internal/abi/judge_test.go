@@ -39,6 +39,18 @@ func TestTrampoline(t *testing.T) {
 		{"riscv 6.1 none", RISCV64, v61, Func{Params: []Arg{tLong}}, "", "no BPF trampoline"},
 		{"riscv 6.6 one register each", RISCV64, Version{6, 6}, Func{Params: []Arg{tI128, tS16}}, "a0 a1-a2", ""},
 		{"riscv 7.2 straddles a7", RISCV64, v72, Func{Params: longs(7, tS16, tLong)}, "a0 a1 a2 a3 a4 a5 a6 a7-sp0 sp8", ""},
+		{"s390x 6.2 none", S390X, Version{6, 2}, Func{Params: []Arg{tLong}}, "", "no BPF trampoline"},
+		{"s390x 7.2 one slot each, over 8 bytes by reference", S390X, v72, Func{Params: longs(5, tPkSmall, tI128, tS16)},
+			"r2 r3 r4 r5 r6 sp160 &sp168 &sp176", ""},
+		{"ppc64le 6.12 none", PPC64LE, Version{6, 12}, Func{Params: []Arg{tLong}}, "", "no BPF trampoline"},
+		{"ppc64le 7.2 slots in a row, no alignment", PPC64LE, v72, Func{Params: []Arg{tLong, tAl16, tLong}}, "r3 r4-r5 r6", ""},
+		{"ppc64le 7.2 straddles r10", PPC64LE, v72, Func{Params: longs(7, tS16, tLong)}, "r3 r4 r5 r6 r7 r8 r9 r10-sp96 sp104", ""},
+		{"ppc64le 7.2 13 slots refused", PPC64LE, v72, Func{Params: longs(11, tS16)}, "", "13 slots"},
+		{"loongarch 6.16 none", LOONGARCH64, Version{6, 16}, Func{Params: []Arg{tLong}}, "", "no BPF trampoline"},
+		{"loongarch 6.17 one register each", LOONGARCH64, Version{6, 17}, Func{Params: []Arg{tLong, tI128, tLong}}, "a0 a1 a2", ""},
+		{"loongarch 6.17 struct refused", LOONGARCH64, Version{6, 17}, Func{Params: []Arg{tS8}}, "", "struct or union"},
+		{"loongarch 6.17 9 args refused", LOONGARCH64, Version{6, 17}, Func{Params: longs(9)}, "", "9 arguments"},
+		{"loongarch 7.2 straddles a7", LOONGARCH64, v72, Func{Params: longs(7, tS16, tLong)}, "a0 a1 a2 a3 a4 a5 a6 a7-sp0 sp8", ""},
 		{"struct return refused", X86_64, v72, Func{Params: []Arg{tLong}, Return: tS8}, "", "returns struct s8"},
 		{"variadic refused", ARM64, v72, Func{Params: []Arg{tLong}, Variadic: true}, "", "variadic"},
 		{"over 16 bytes refused", ARM64, v72, Func{Params: []Arg{tS24}}, "", "larger than 16"},
@@ -111,6 +123,21 @@ func TestJudge(t *testing.T) {
 		{"riscv 7.2 int128 on the stack", RISCV64, v72, Func{Params: longs(9, tI128)}, Remove, 9, nil},
 		{"riscv 7.2 split a7/stack reads correctly", RISCV64, v72, Func{Params: longs(7, tS16, tLong)}, Keep, -1, nil},
 		{"riscv 6.6 int128 one register", RISCV64, Version{6, 6}, Func{Params: []Arg{tI128, tLong}}, Remove, 0, nil},
+		{"s390x 7.2 5-byte struct passed by reference, read as a value", S390X, v72, Func{Params: []Arg{tLong, tPkSmall}}, Remove, 1,
+			[]string{"by reference, its address in r3", "trampoline reads r3"}},
+		{"s390x 7.2 int128 by reference in both", S390X, v72, Func{Params: []Arg{tLong, tI128, tS12}}, Keep, -1, nil},
+		{"s390x 7.2 small struct on the stack", S390X, v72, Func{Params: longs(5, tPkSmall)}, Remove, 5,
+			[]string{"[sp+160]"}},
+		{"s390x 6.1 refused", S390X, v61, Func{Params: []Arg{tPkSmall}}, Refused, -1, []string{"no BPF trampoline"}},
+		{"ppc64le 7.2 aligned(16) struct at an odd doubleword", PPC64LE, v72, Func{Params: []Arg{tLong, tAl16, tLong}}, Remove, 1,
+			[]string{"in r5-r6", "trampoline reads r4-r5", "1 later argument"}},
+		{"ppc64le 7.2 int128 reads correctly", PPC64LE, v72, Func{Params: []Arg{tLong, tI128, tLong}}, Keep, -1, nil},
+		{"ppc64le 7.2 aligned struct on the stack", PPC64LE, v72, Func{Params: longs(9, tAl16m, tLong)}, Remove, 9,
+			[]string{"[sp+112]", "[sp+104]"}},
+		{"loongarch 7.2 int128 on the stack", LOONGARCH64, v72, Func{Params: longs(9, tI128)}, Remove, 9, []string{"[sp+16]", "[sp+8]"}},
+		{"loongarch 6.17 int128 in one register", LOONGARCH64, Version{6, 17}, Func{Params: []Arg{tI128, tLong}}, Remove, 0,
+			[]string{"in a0-a1", "trampoline reads a0"}},
+		{"loongarch unknown version: strictest", LOONGARCH64, Version{}, Func{Params: []Arg{tI128, tLong}}, Remove, 0, []string{"kernel 6.17"}},
 		{"refused is not removed", X86_64, v72, Func{Params: []Arg{tPkMis}, Variadic: true}, Refused, -1,
 			[]string{"refuses it (variadic)"}},
 		{"unknown version: strictest (x86 6.1 misreads int128)", X86_64, Version{}, Func{Params: []Arg{tI128}}, Remove, 0,
@@ -164,12 +191,30 @@ func TestParse(t *testing.T) {
 			t.Errorf("ParseVersion(%q): no error", s)
 		}
 	}
-	for s, want := range map[string]Arch{"amd64": X86_64, "x86_64": X86_64, "aarch64": ARM64, "arm64": ARM64, "riscv64": RISCV64} {
+	for s, want := range map[string]Arch{"amd64": X86_64, "x86_64": X86_64, "aarch64": ARM64, "arm64": ARM64, "riscv64": RISCV64,
+		"s390x": S390X, "ppc64le": PPC64LE, "ppc64el": PPC64LE, "ppc64": PPC64LE, "powerpc": PPC64LE,
+		"loongarch64": LOONGARCH64, "loong64": LOONGARCH64} {
 		if got, err := ParseArch(s); err != nil || got != want {
 			t.Errorf("ParseArch(%q) = %v, %v", s, got, err)
 		}
 	}
-	if _, err := ParseArch("mips"); err == nil {
-		t.Error("ParseArch(mips): no error")
+	for _, bad := range []string{"mips", "s390", "ppc", "loongarch32", "riscv32"} {
+		if _, err := ParseArch(bad); err == nil {
+			t.Errorf("ParseArch(%s): no error", bad)
+		}
+	}
+	for _, tc := range []struct {
+		arch Arch
+		reg  int
+		want string
+	}{
+		{S390X, 2, "r2"}, {S390X, 16, "f0"}, {S390X, 17, "f2"}, {S390X, 20, "f1"}, {S390X, 31, "f15"},
+		{PPC64LE, 3, "r3"}, {PPC64LE, 33, "f1"},
+		{LOONGARCH64, 4, "a0"}, {LOONGARCH64, 11, "a7"}, {LOONGARCH64, 3, "r3"}, {LOONGARCH64, 32, "f0"},
+		{RISCV64, 10, "a0"},
+	} {
+		if got := RegName(tc.arch, tc.reg); got != tc.want {
+			t.Errorf("RegName(%s, %d) = %q, want %q", tc.arch, tc.reg, got, tc.want)
+		}
 	}
 }

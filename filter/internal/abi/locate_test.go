@@ -60,6 +60,35 @@ func TestLocate(t *testing.T) {
 		{"riscv >16 bytes by reference", RISCV64, []Arg{tS24, tLong}, "&a0 a1"},
 		{"riscv packed struct: memory image in registers", RISCV64, []Arg{tPkMis, tLong}, "a0-a1 a2"},
 		{"riscv doubles in integer registers (lp64)", RISCV64, []Arg{tDbl, tLong}, "a0 a1"},
+
+		// s390x ELF ABI: one register or slot per argument, r2-r6 then
+		// [sp+160]; aggregates of 1, 2, 4, 8 bytes by value, the rest and
+		// scalars over 8 bytes by reference.
+		{"s390x scalars, sixth on the stack", S390X, []Arg{tChar, tInt, tPtr, tLong, tLong, tLong}, "r2 r3 r4 r5 r6 sp160"},
+		{"s390x 8-byte struct by value", S390X, []Arg{tS8, tLong}, "r2 r3"},
+		{"s390x 5-byte packed struct by reference", S390X, []Arg{tPkSmall, tLong}, "&r2 r3"},
+		{"s390x 12- and 16-byte structs by reference", S390X, []Arg{tS12, tS16, tLong}, "&r2 &r3 r4"},
+		{"s390x int128 by reference, one register", S390X, []Arg{tLong, tI128, tLong}, "r2 &r3 r4"},
+		{"s390x by reference on the stack", S390X, longs(5, tI128, tLong), "r2 r3 r4 r5 r6 &sp160 sp168"},
+		{"s390x 8-byte union by value", S390X, []Arg{tUnion}, "r2"},
+		{"s390x doubles in integer registers (soft-float)", S390X, []Arg{tDbl, tLong}, "r2 r3"},
+
+		// ppc64le ELF V2: doublewords r3-r10, then [sp+32+8k]; aggregates
+		// aligned to 16 start at an even doubleword, __int128 does not.
+		{"ppc64le scalars, ninth on the stack", PPC64LE, longs(9), "r3 r4 r5 r6 r7 r8 r9 r10 sp96"},
+		{"ppc64le int128 at an odd doubleword: no even rule", PPC64LE, []Arg{tLong, tI128, tLong}, "r3 r4-r5 r6"},
+		{"ppc64le struct aligned(16) at an even doubleword", PPC64LE, []Arg{tLong, tAl16, tLong}, "r3 r5-r6 r7"},
+		{"ppc64le member aligned(16) at an even doubleword", PPC64LE, []Arg{tLong, tAl16m, tLong}, "r3 r5-r6 r7"},
+		{"ppc64le struct split between r10 and memory", PPC64LE, longs(7, tS16, tLong), "r3 r4 r5 r6 r7 r8 r9 r10-sp96 sp104"},
+		{"ppc64le 24-byte struct by value", PPC64LE, []Arg{tS24, tLong}, "r3-r4-r5 r6"},
+		{"ppc64le aligned struct in memory skips a doubleword", PPC64LE, longs(9, tAl16, tLong), "r3 r4 r5 r6 r7 r8 r9 r10 sp96 sp112-sp120 sp128"},
+		{"ppc64le packed struct: its bytes in registers", PPC64LE, []Arg{tPkMis, tLong}, "r3-r4 r5"},
+
+		// LoongArch LP64S: RISC-V's integer rules on a0-a7 (r4-r11).
+		{"loongarch int128 at odd register: no even rule", LOONGARCH64, []Arg{tLong, tI128, tLong}, "a0 a1-a2 a3"},
+		{"loongarch struct split between a7 and the stack", LOONGARCH64, longs(7, tS16, tLong), "a0 a1 a2 a3 a4 a5 a6 a7-sp0 sp8"},
+		{"loongarch int128 on the stack, 16-aligned", LOONGARCH64, longs(9, tI128), "a0 a1 a2 a3 a4 a5 a6 a7 sp0 sp16-sp24"},
+		{"loongarch >16 bytes by reference", LOONGARCH64, []Arg{tS24, tLong}, "&a0 a1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,7 +117,7 @@ func TestLocateRejects(t *testing.T) {
 		{Class: Class(99), Size: 8},
 	}
 	for _, a := range bad {
-		for _, arch := range []Arch{X86_64, ARM64, RISCV64} {
+		for _, arch := range []Arch{X86_64, ARM64, RISCV64, S390X, PPC64LE, LOONGARCH64} {
 			if _, err := Locate(arch, []Arg{a}); err == nil {
 				t.Errorf("Locate(%s, %+v): no error", arch, a)
 			}
@@ -96,5 +125,28 @@ func TestLocateRejects(t *testing.T) {
 	}
 	if _, err := Locate(UnknownArch, []Arg{tLong}); err == nil {
 		t.Error("Locate(unknown arch): no error")
+	}
+}
+
+// TestReturnsInMemory checks which results come back through a hidden
+// first argument, per architecture.
+func TestReturnsInMemory(t *testing.T) {
+	tests := []struct {
+		arch Arch
+		ret  Arg
+		want bool
+	}{
+		{X86_64, tS16, false}, {X86_64, tS24, true}, {X86_64, tPkSmall, true}, {X86_64, tI128, false},
+		{ARM64, tS24, false},
+		{RISCV64, tS16, false}, {RISCV64, tS24, true},
+		{LOONGARCH64, tS16, false}, {LOONGARCH64, tS24, true},
+		{PPC64LE, tS16, false}, {PPC64LE, tS24, true},
+		{S390X, tS8, true}, {S390X, tUnion, true}, {S390X, tI128, true}, {S390X, tLong, false},
+		{S390X, Arg{Class: Void}, false},
+	}
+	for _, tc := range tests {
+		if got := ReturnsInMemory(tc.arch, tc.ret); got != tc.want {
+			t.Errorf("ReturnsInMemory(%s, %s) = %v, want %v", tc.arch, tc.ret.describe(), got, tc.want)
+		}
 	}
 }

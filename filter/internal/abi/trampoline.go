@@ -31,6 +31,19 @@ var models = map[Arch][]Model{
 		{RISCV64, Version{6, 3}, "riscv64 6.3-6.9: 8 registers, non-struct arguments one register each"},
 		{RISCV64, Version{6, 10}, "riscv64 >= 6.10: round_up(size,8)/8 slots, a0-a7 then stack"},
 	},
+	S390X: {
+		{S390X, Version{0, 0}, "s390x < 6.3: no BPF trampoline"},
+		{S390X, Version{6, 3}, "s390x >= 6.3: one register or slot per argument, r2-r6 then stack, over 8 bytes through a pointer"},
+	},
+	PPC64LE: {
+		{PPC64LE, Version{0, 0}, "ppc64le < 6.13: no BPF trampoline"},
+		{PPC64LE, Version{6, 13}, "ppc64le >= 6.13: round_up(size,8)/8 slots, r3-r10 then the parameter save area"},
+	},
+	LOONGARCH64: {
+		{LOONGARCH64, Version{0, 0}, "loongarch64 < 6.17: no BPF trampoline"},
+		{LOONGARCH64, Version{6, 17}, "loongarch64 6.17-6.18: 8 registers, one register per argument, struct arguments refused"},
+		{LOONGARCH64, Version{6, 19}, "loongarch64 >= 6.19: round_up(size,8)/8 slots, a0-a7 then stack"},
+	},
 }
 
 // modelFor picks the model of arch for kernel v (v not zero).
@@ -72,8 +85,8 @@ func distill(v Version, fn Func) string {
 			return fmt.Sprintf("arg %d (%s) is floating point", i, a.describe())
 		case a.Size > 16:
 			return fmt.Sprintf("arg %d (%s) is larger than 16 bytes", i, a.describe())
-		case a.Class == Union && v.Less(Version{6, 3}):
-			return fmt.Sprintf("arg %d (%s) is a union (accepted since 6.3)", i, a.describe())
+		case a.Class == Union && v.Less(Version{6, 18}):
+			return fmt.Sprintf("arg %d (%s) is a union (accepted since 6.18)", i, a.describe())
 		case a.Class.aggregate() && v.Less(Version{6, 1}):
 			return fmt.Sprintf("arg %d (%s) is a struct (accepted since 6.1)", i, a.describe())
 		}
@@ -101,23 +114,41 @@ func Trampoline(arch Arch, v Version, fn Func) (locs []Location, refusal string,
 	if r := distill(v, fn); r != "" {
 		return nil, r, nil
 	}
-	switch {
-	case arch == X86_64 && m.Since.IsZero():
-		locs, refusal = trampolineOneRegEach(fn.Params, x86IntRegs, "x86_64 before 6.6")
-	case arch == X86_64:
-		locs, refusal = trampolineX86(fn.Params)
-	case arch == ARM64 && m.Since.IsZero():
-		return nil, "arm64 before 6.4 has no fentry on kernel functions", nil
-	case arch == ARM64 && m.Since == (Version{6, 4}):
-		locs, refusal = trampolineOneRegEach(fn.Params, arm64IntRegs, "arm64 before 6.17")
-	case arch == ARM64:
-		locs = trampolineARM64(fn.Params)
-	case arch == RISCV64 && m.Since.IsZero():
-		return nil, "riscv64 before 6.3 has no BPF trampoline", nil
-	case arch == RISCV64 && m.Since == (Version{6, 3}):
-		locs, refusal = trampolineOneRegEach(fn.Params, riscvIntRegs, "riscv64 before 6.10")
-	default:
-		locs = trampolineRISCV64(fn.Params)
+	if m.Since.IsZero() && arch != X86_64 {
+		if arch == ARM64 {
+			return nil, "arm64 before 6.4 has no fentry on kernel functions", nil
+		}
+		return nil, fmt.Sprintf("%s before %s has no BPF trampoline", arch, models[arch][1].Since), nil
+	}
+	switch arch {
+	case X86_64:
+		if m.Since.IsZero() {
+			locs, refusal = trampolineOneRegEach(fn.Params, x86IntRegs, "x86_64 before 6.6")
+		} else {
+			locs, refusal = trampolineX86(fn.Params)
+		}
+	case ARM64:
+		if m.Since == (Version{6, 4}) {
+			locs, refusal = trampolineOneRegEach(fn.Params, arm64IntRegs, "arm64 before 6.17")
+		} else {
+			locs = trampolineARM64(fn.Params)
+		}
+	case RISCV64:
+		if m.Since == (Version{6, 3}) {
+			locs, refusal = trampolineOneRegEach(fn.Params, riscvIntRegs, "riscv64 before 6.10")
+		} else {
+			locs = trampolineRISCV64(fn.Params)
+		}
+	case S390X:
+		locs = trampolineS390X(fn.Params)
+	case PPC64LE:
+		locs, refusal = trampolinePPC64LE(fn.Params)
+	case LOONGARCH64:
+		if m.Since == (Version{6, 17}) {
+			locs, refusal = trampolineLoongArch64Regs(fn.Params)
+		} else {
+			locs = trampolineLoongArch64(fn.Params)
+		}
 	}
 	return locs, refusal, nil
 }
@@ -204,19 +235,94 @@ func trampolineARM64(args []Arg) []Location {
 // trampolineRISCV64 is the riscv64 JIT from 6.10: all slots in a row, the
 // first eight in a0-a7, the rest on the stack.
 func trampolineRISCV64(args []Arg) []Location {
+	return slotsInRow(args, func(k int) Slot {
+		if k < len(riscvIntRegs) {
+			return reg(riscvIntRegs[k])
+		}
+		return stack(8 * (k - len(riscvIntRegs)))
+	})
+}
+
+// slotsInRow gives each argument round_up(size,8)/8 slots, counted across
+// all arguments without alignment; where(k) is where slot k is read.
+func slotsInRow(args []Arg, where func(k int) Slot) []Location {
 	out := make([]Location, len(args))
 	slot := 0
 	for i, a := range args {
-		var slots []Slot
-		for k := 0; k < a.slots(); k++ {
-			if slot < len(riscvIntRegs) {
-				slots = append(slots, reg(riscvIntRegs[slot]))
-			} else {
-				slots = append(slots, stack(8*(slot-len(riscvIntRegs))))
-			}
+		slots := make([]Slot, a.slots())
+		for k := range slots {
+			slots[k] = where(slot)
 			slot++
 		}
 		out[i] = Location{Slots: slots}
 	}
 	return out
+}
+
+// trampolineS390X is the s390x JIT from 6.3 (arch/s390/net/bpf_jit_comp.c,
+// __arch_prepare_bpf_trampoline): argument i is read from r2+i for i < 5 and
+// from the caller's parameter area at 160 + 8*(i-5) otherwise, one register
+// or slot per argument whatever its size; an argument of 9 to 16 bytes is
+// taken to be passed by reference, and its 16 bytes are copied from the
+// address found there. An argument of at most 8 bytes is taken to be there
+// by value. The JIT's own limit, 32 stack arguments, is beyond
+// MAX_BPF_FUNC_ARGS.
+func trampolineS390X(args []Arg) []Location {
+	out := make([]Location, len(args))
+	for i, a := range args {
+		var s Slot
+		if i < len(s390xIntRegs) {
+			s = reg(s390xIntRegs[i])
+		} else {
+			s = stack(s390xArgBase + 8*(i-len(s390xIntRegs)))
+		}
+		out[i] = Location{Slots: []Slot{s}, ByRef: a.Size > 8}
+	}
+	return out
+}
+
+// trampolinePPC64LE is the powerpc JIT from 6.13
+// (arch/powerpc/net/bpf_jit_comp.c, __arch_prepare_bpf_trampoline and
+// bpf_trampoline_save_args): every argument takes round_up(size,8)/8 slots
+// in a row, without alignment; slot k is read from r3+k for k < 8 and from
+// the caller's parameter save area at 32 + 8*k otherwise. More than
+// MAX_BPF_FUNC_ARGS slots are refused.
+func trampolinePPC64LE(args []Arg) ([]Location, string) {
+	n := 0
+	for _, a := range args {
+		n += a.slots()
+	}
+	if n > maxFuncArgs {
+		return nil, fmt.Sprintf("arguments need %d slots, ppc64le handles %d", n, maxFuncArgs)
+	}
+	return slotsInRow(args, ppc64Doubleword), ""
+}
+
+// trampolineLoongArch64Regs is the first LoongArch JIT trampoline, 6.17
+// and 6.18 (arch/loongarch/net/bpf_jit.c, __arch_prepare_bpf_trampoline and
+// store_args(ctx, nargs, args_off)): at most eight arguments, each saved
+// from one register a0-a7 whatever its size; struct arguments are refused.
+// Until 6.19 (and 6.18.y) functions of modules were refused as well, which
+// this model, judging a FUNC without knowing where it lives, does not know.
+func trampolineLoongArch64Regs(args []Arg) ([]Location, string) {
+	for i, a := range args {
+		if a.Class.aggregate() {
+			return nil, fmt.Sprintf("arg %d (%s) is a struct or union, which loongarch64 before 6.19 refuses", i, a.describe())
+		}
+	}
+	return trampolineOneRegEach(args, loongarchIntRegs, "loongarch64 before 6.19")
+}
+
+// trampolineLoongArch64 is the LoongArch JIT with struct and 12-argument
+// support (store_args(ctx, nr_arg_slots, args_off) and restore_stk_args, in
+// the Debian 7.2 kernel's DWARF): every argument takes round_up(size,8)/8
+// slots in a row; slot k < 8 is saved from a0+k, later slots are copied
+// from the caller's stack at 8*(k-8), as riscv64 does.
+func trampolineLoongArch64(args []Arg) []Location {
+	return slotsInRow(args, func(k int) Slot {
+		if k < len(loongarchIntRegs) {
+			return reg(loongarchIntRegs[k])
+		}
+		return stack(8 * (k - len(loongarchIntRegs)))
+	})
 }

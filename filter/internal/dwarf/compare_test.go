@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/btffilter/btffilter/scripts/kernels"
@@ -196,6 +197,19 @@ func fixtureObjects(t *testing.T) []string {
 	return out
 }
 
+// goDWARFCannotRead are the fixtures Go's debug/dwarf fails on, with the
+// reason. TestLayout checks the scanner's reading of them; here the test
+// only makes sure debug/dwarf still fails (when it is fixed, the object
+// joins the comparison).
+var goDWARFCannotRead = map[string]string{
+	// debug/dwarf's collectDwarf5BaseOffsets decodes the unit DIE's
+	// DW_FORM_strx attributes before it knows DW_AT_str_offsets_base, so
+	// they index the .debug_str_offsets header: little-endian, its version
+	// field reads as string offset 5 and the mistake goes unnoticed;
+	// big-endian, it reads as 0x50000, past .debug_str.
+	"layout-s390x-clang.o": "decoding dwarf section str at offset 0x0: underflow",
+}
+
 func TestCompareFixtures(t *testing.T) {
 	for _, p := range fixtureObjects(t) {
 		t.Run(p, func(t *testing.T) {
@@ -205,6 +219,20 @@ func TestCompareFixtures(t *testing.T) {
 			}
 			defer ef.Close()
 			dd, err := ef.DWARF()
+			if known, ok := goDWARFCannotRead[filepath.Base(p)]; ok {
+				readErr := err
+				if readErr == nil {
+					_, readErr = dd.Reader().Next()
+				}
+				if readErr == nil || !strings.Contains(readErr.Error(), known) {
+					t.Fatalf("debug/dwarf was expected to fail with %q, got %v", known, readErr)
+				}
+				if _, err := Open(p, Options{}); err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%s: debug/dwarf cannot read it (%s); TestLayout checks the scanner", p, known)
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -47,7 +47,9 @@
 // .debug_rnglists, .debug_loclists, .debug_line_str, .debug_ranges and
 // .debug_loc. Relocatable objects have their .rela/.rel relocations applied
 // to private copies of the sections (x86-64, aarch64, riscv64 including
-// ADD/SUB/SET pairs, i386, arm). Compressed sections (SHF_COMPRESSED) are
+// ADD/SUB/SET pairs, s390x, ppc64, loongarch64 including ADD/SUB pairs and
+// ULEB128 differences, i386, arm; sections.go names the sources); an
+// unknown relocation type is an error naming it. Compressed sections (SHF_COMPRESSED) are
 // decompressed by debug/elf. Linked files are read in place from the
 // caller's image, without a copy: their relocations (vmlinux keeps them
 // with --emit-relocs) are already applied.

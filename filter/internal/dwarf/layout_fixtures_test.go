@@ -11,6 +11,8 @@ import (
 var layoutVariants = []string{
 	"x86_64-gcc", "x86_64-clang", "aarch64-gcc", "aarch64-clang",
 	"riscv64-clang", "x86_64-gcc-dwarf4", "x86_64-clang-dwarf4", "x86_64-gcc-gz",
+	"s390x-gcc", "s390x-clang", "ppc64le-gcc", "ppc64le-clang", "riscv64-gcc",
+	"loongarch64-gcc",
 }
 
 func layoutPath(variant string) string {

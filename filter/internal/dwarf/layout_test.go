@@ -48,6 +48,18 @@ var layoutCases = []wantType{
 	{fn: "f_const_volatile", param: 1, kind: KindPointer, size: 8, align: 8, natural: 8},
 }
 
+// layoutDifferences are the cases where a variant's DWARF does not say what
+// the source wrote, with the layout it does give and why; any other
+// difference fails.
+var layoutDifferences = map[string]struct {
+	align, explicit int64
+	why             string
+}{
+	// gcc for riscv64 (12 here, 16 too) writes no DW_AT_alignment for
+	// aligned(16) on a struct; it does for aligned(32) and on members.
+	"riscv64-gcc f_aligned_struct": {align: 8, explicit: 0, why: "gcc for riscv64 writes no DW_AT_alignment for a struct-level aligned(16)"},
+}
+
 func funcByName(t *testing.T, d *Data, name string) *Func {
 	t.Helper()
 	for i := range d.Funcs {
@@ -85,8 +97,15 @@ func TestLayout(t *testing.T) {
 			if c.name == "" && !strings.Contains(c.fn, "anon") {
 				got.name = "" // base type names differ between compilers
 			}
-			if got != c {
-				t.Errorf("%s %s parameter %d:\n got %+v\nwant %+v", v, c.fn, c.param, got, c)
+			want := c
+			if ld, ok := layoutDifferences[v+" "+c.fn]; ok {
+				want.align, want.explicit = ld.align, ld.explicit
+				if got == c {
+					t.Errorf("%s %s: listed in layoutDifferences (%s) but reads as the source wrote it", v, c.fn, ld.why)
+				}
+			}
+			if got != want {
+				t.Errorf("%s %s parameter %d:\n got %+v\nwant %+v", v, c.fn, c.param, got, want)
 			}
 		}
 		// Members: offsets, bit fields (DW_AT_data_bit_offset in DWARF 5,

@@ -24,6 +24,10 @@ func TestEntryLocations(t *testing.T) {
 	}{
 		{"x86_64-gcc.o", abi.X86_64}, {"x86_64-clang.o", abi.X86_64},
 		{"aarch64-gcc.o", abi.ARM64}, {"aarch64-clang.o", abi.ARM64},
+		{"s390x-gcc.o", abi.S390X}, {"s390x-clang.o", abi.S390X},
+		{"ppc64le-gcc.o", abi.PPC64LE}, {"ppc64le-clang.o", abi.PPC64LE},
+		{"riscv64-gcc.o", abi.RISCV64}, {"riscv64-clang.o", abi.RISCV64},
+		{"loongarch64-gcc.o", abi.LOONGARCH64},
 	} {
 		d, err := dwarf.Open(filepath.Join("..", "..", "..", "testdata", "abi", fx.file), dwarf.Options{})
 		if err != nil {
@@ -41,11 +45,16 @@ func TestEntryLocations(t *testing.T) {
 				t.Errorf("%s %s: %v", fx.file, f.Name, err)
 				continue
 			}
-			locs, err := abi.Locate(fx.arch, fn.Params)
+			params := fn.Params
+			if abi.ReturnsInMemory(fx.arch, fn.Return) {
+				params = append([]abi.Arg{{Class: abi.Pointer, Size: 8, Align: 8}}, params...)
+			}
+			locs, err := abi.Locate(fx.arch, params)
 			if err != nil {
 				t.Errorf("%s %s: %v", fx.file, f.Name, err)
 				continue
 			}
+			locs = locs[len(params)-len(fn.Params):]
 			funcs++
 			decl, inst, _ := c.entryParams(f)
 			for j, p := range inst {

@@ -146,11 +146,12 @@ func (c *judge) reordered(f *dwarf.Func) string {
 }
 
 // unexpectedReg compares the entry register of each scalar parameter with
-// the calling convention's. When the function returns an aggregate in
-// memory, the convention passes its address first (x86-64 rdi, riscv64 a0;
-// arm64 uses x8, which shifts nothing): a parameter found where that
-// shifted convention puts it, not where the plain one does, is the hidden
-// pointer's doing, and gets its own reason.
+// the calling convention's. When the function returns its result in memory
+// (abi.ReturnsInMemory: x86-64 rdi, riscv64 and loongarch64 a0, ppc64le r3,
+// s390x r2; arm64 uses x8, which shifts nothing), the convention passes the
+// result's address first: a parameter found where that shifted convention
+// puts it, not where the plain one does, is the hidden pointer's doing, and
+// gets its own reason.
 func (c *judge) unexpectedReg(f *dwarf.Func) string {
 	if c.in.Arch == abi.UnknownArch {
 		return ""
@@ -171,8 +172,7 @@ func (c *judge) unexpectedReg(f *dwarf.Func) string {
 	}
 	want := plain
 	ret := c.root(f).Return
-	hidden := isAggregate(ret) && c.in.Arch != abi.ARM64 &&
-		(ret.Size > 16 || c.in.Arch == abi.X86_64 && ret.UnalignedField)
+	hidden := abi.ReturnsInMemory(c.in.Arch, fn.Return)
 	if hidden {
 		shifted, err := abi.Locate(c.in.Arch, append([]abi.Arg{{Class: abi.Pointer, Size: 8, Align: 8}}, fn.Params...))
 		if err != nil {
@@ -198,9 +198,12 @@ func (c *judge) unexpectedReg(f *dwarf.Func) string {
 		case p.Loc.Reg != w:
 			return fmt.Sprintf("unexpected register usage for parameter %d (%s): it arrives in %s, the ABI passes it in %s",
 				i, decl[i].Name, abi.RegName(c.in.Arch, p.Loc.Reg), abi.RegName(c.in.Arch, w))
-		case hidden && reg(plain, i) >= 0 && p.Loc.Reg != reg(plain, i):
+		case hidden && reg(plain, i) >= 0 && p.Loc.Reg != reg(plain, i) && isAggregate(ret):
 			return fmt.Sprintf("unexpected register usage for parameter %d (%s): the function returns %s through a hidden pointer, so parameters arrive shifted (it arrives in %s, not %s; the kernel cannot attach to %s-returning functions anyway)",
 				i, decl[i].Name, typeWord(ret), abi.RegName(c.in.Arch, p.Loc.Reg), abi.RegName(c.in.Arch, reg(plain, i)), typeWord(ret)[2:])
+		case hidden && reg(plain, i) >= 0 && p.Loc.Reg != reg(plain, i):
+			return fmt.Sprintf("unexpected register usage for parameter %d (%s): the function returns a %d-byte %s through a hidden pointer, so parameters arrive shifted (it arrives in %s, not %s)",
+				i, decl[i].Name, fn.Return.Size, fn.Return.Class, abi.RegName(c.in.Arch, p.Loc.Reg), abi.RegName(c.in.Arch, reg(plain, i)))
 		}
 	}
 	return ""
