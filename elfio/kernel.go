@@ -41,8 +41,10 @@ func (f *File) KernelRelease() string {
 		return ""
 	}
 	syms, err := f.Symbols()
-	if err != nil {
-		return ""
+	if err != nil || len(syms) == 0 {
+		// No symbol table: a vmlinux decompressed from a vmlinuz (the
+		// boot image's vmlinux.bin is objcopy -S of the vmlinux).
+		return f.bannerRelease()
 	}
 	for _, s := range syms {
 		if s.Name != "linux_banner" {
@@ -67,6 +69,38 @@ func (f *File) KernelRelease() string {
 		}
 	}
 	return ""
+}
+
+// bannerRelease finds the linux_banner of a vmlinux without symbols by its
+// text in .rodata: "Linux version RELEASE (", RELEASE not a format
+// directive. It returns "" unless exactly one release is found.
+func (f *File) bannerRelease() string {
+	sec := f.ELF.Section(".rodata")
+	if sec == nil || sec.Type == elf.SHT_NOBITS {
+		return ""
+	}
+	data, err := sec.Data()
+	if err != nil {
+		return ""
+	}
+	const prefix = "Linux version "
+	release := ""
+	for rest := data; ; {
+		i := bytes.Index(rest, []byte(prefix))
+		if i < 0 {
+			return release
+		}
+		rest = rest[i+len(prefix):]
+		end := bytes.IndexAny(rest, " \x00")
+		if end <= 0 || !bytes.HasPrefix(rest[end:], []byte(" (")) || bytes.ContainsRune(rest[:end], '%') {
+			continue
+		}
+		r := string(rest[:end])
+		if release != "" && release != r {
+			return ""
+		}
+		release = r
+	}
 }
 
 // ModInfo returns the value of key in a module's .modinfo ("" when the file

@@ -1,6 +1,9 @@
 package elfio
 
 import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
@@ -113,4 +116,42 @@ func writeTemp(t *testing.T, dir, name string, data []byte) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestKernelReleaseNoSymbols: a vmlinux without a symbol table (as
+// decompressed from a vmlinuz) tells its release by its linux_banner's text.
+func TestKernelReleaseNoSymbols(t *testing.T) {
+	data, err := os.ReadFile("../testdata/x86_64/vmlinux-like")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ef, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shoff uint64
+	var shentsize uint16
+	if _, err := binary.Decode(data[0x28:], binary.LittleEndian, &shoff); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := binary.Decode(data[0x3a:], binary.LittleEndian, &shentsize); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range ef.Sections {
+		if s.Type == elf.SHT_SYMTAB {
+			// sh_type is the second word of the section header.
+			binary.LittleEndian.PutUint32(data[shoff+uint64(i)*uint64(shentsize)+4:], uint32(elf.SHT_PROGBITS))
+		}
+	}
+	p := writeTemp(t, t.TempDir(), "vmlinux", data)
+	f, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if syms, _ := f.Symbols(); len(syms) != 0 {
+		t.Fatalf("%d symbols left", len(syms))
+	}
+	if got := f.KernelRelease(); got != "6.1.0-fixture-amd64" {
+		t.Errorf("KernelRelease = %q, want 6.1.0-fixture-amd64", got)
+	}
 }

@@ -23,7 +23,12 @@ import (
 //     (btf.Spec.CheckRelocation).
 //
 // The first check that fails is the prediction: the kernel would refuse
-// the module's BTF ("failed to validate module BTF: -22").
+// the module, for its release (insmod: "Exec format error"), or its BTF
+// ("failed to validate module [x] BTF: -22"). A module refused for its
+// release is still checked on: the BTF checks that follow say what the
+// kernel does with its BTF when it is loaded past the release check
+// (modprobe --force, on a kernel with CONFIG_MODULE_FORCE_LOAD). The BTF
+// checks stop at the first that fails, as the kernel does.
 
 // Acceptance is the --check prediction for one file.
 type Acceptance struct {
@@ -94,12 +99,11 @@ func predict(fr *FileReport, base *Base, running func(string) *Base) (*Acceptanc
 	fr.Base = describeBases(on, target)
 	a := &Acceptance{Verdict: "ok", Checks: []AcceptanceCheck{}}
 	check := func(name string, err error) bool {
-		if a.Verdict != "ok" {
-			return false
-		}
 		if err != nil {
 			a.Checks = append(a.Checks, AcceptanceCheck{name, err.Error()})
-			a.Verdict, a.Reason = "refused", name+": "+err.Error()
+			if a.Verdict == "ok" {
+				a.Verdict, a.Reason = "refused", name+": "+err.Error()
+			}
 			return false
 		}
 		a.Checks = append(a.Checks, AcceptanceCheck{name, "ok"})

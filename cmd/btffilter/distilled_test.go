@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/btffilter/btffilter/elfio"
+	"github.com/btffilter/btffilter/filter"
 )
 
 const fixtureDistilled = "../../testdata/modules/module-distilled.ko"
@@ -81,4 +83,39 @@ func TestDistilledBaseCorrupt(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectFailure(t, p, "section .BTF.base: btf: at offset 0x0: bad magic", "--drop", "mod_flush")
+}
+
+// TestCheckPastRelease: a module of another release is refused for it,
+// and its BTF is still checked on, as a forced load would have the kernel
+// do (modprobe --force): the fit is reported after the release.
+func TestCheckPastRelease(t *testing.T) {
+	data, err := os.ReadFile(fixtureBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := bytes.Replace(data, []byte("Linux version 6.1.0-fixture-amd64 "), []byte("Linux version 6.1.0-fixturx-amd64 "), 1)
+	if bytes.Equal(other, data) {
+		t.Fatal("no linux_banner in the fixture")
+	}
+	base := filepath.Join(t.TempDir(), "vmlinux")
+	if err := os.WriteFile(base, other, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runCLI(t, "--check", "-B", base, "../../testdata/modules/module.ko")
+	if code != 1 || !strings.Contains(stdout, "refused: release: the module is for kernel 6.1.0-fixture-amd64") {
+		t.Fatalf("exit %d:\n%s%s", code, stdout, stderr)
+	}
+	stdout, _, _ = runCLI(t, "-j", "--check", "-B", base, "../../testdata/modules/module.ko")
+	var rep filter.Report
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	a := rep.Files[0].Acceptance
+	var names []string
+	for _, c := range a.Checks {
+		names = append(names, c.Name+"="+c.Result)
+	}
+	if len(a.Checks) < 4 || a.Checks[0].Name != "release" || a.Checks[0].Result == "ok" || a.Checks[2].Name != "fits its base" || a.Checks[2].Result != "ok" {
+		t.Fatalf("checks %q", names)
+	}
 }
