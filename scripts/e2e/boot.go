@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,6 +29,13 @@ type Boot struct {
 	Fentry  []string  // functions to try to attach fentry to ("func" or "module:func")
 	WorkDir string    // scratch directory (initramfs, probe binary, arm64 Image); one per concurrent Run
 	Log     io.Writer // console output copy (may be nil)
+
+	// Force names modules (by module name) that the guest loads as
+	// modprobe --force does, past the kernel's release and symbol version
+	// checks: finit_module with MODULE_INIT_IGNORE_VERMAGIC and
+	// MODULE_INIT_IGNORE_MODVERSIONS (busybox insmod has no such option).
+	// The kernel honours it only with CONFIG_MODULE_FORCE_LOAD.
+	Force []string
 
 	// StripSignature removes the appended module signature before insmod.
 	// The kernel rejects a module whose signature no longer matches its
@@ -141,6 +149,13 @@ func Run(ctx context.Context, b Boot) (*Result, error) {
 	mods, err := loadModules(b.Modules, b.StripSignature)
 	if err != nil {
 		return nil, err
+	}
+	for _, name := range b.Force {
+		i := slices.IndexFunc(mods, func(m guestModule) bool { return m.name == name })
+		if i < 0 {
+			return nil, fmt.Errorf("e2e: forced module %s is not among the modules", name)
+		}
+		mods[i].force = true
 	}
 	busyboxPath := b.Busybox
 	if busyboxPath == "" {

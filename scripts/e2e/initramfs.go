@@ -24,6 +24,8 @@ type guestModule struct {
 	name string // kernel module name
 	path string // inside the initramfs
 	data []byte // uncompressed .ko
+	// force: loaded by the probe past the release checks (Boot.Force).
+	force bool
 }
 
 // initScript returns /init: mount the pseudo file systems, quiet the
@@ -50,6 +52,10 @@ ins() {
 }
 `)
 	for _, m := range mods {
+		if m.force {
+			fmt.Fprintf(&b, "/probe -force-insmod %s -- %s\n", m.path, m.name)
+			continue
+		}
 		fmt.Fprintf(&b, "ins %s %s\n", m.name, m.path)
 	}
 	b.WriteString("/probe")

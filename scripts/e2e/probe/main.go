@@ -14,6 +14,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
 )
 
 // marker starts every line the host parses.
@@ -33,7 +34,12 @@ func main() {
 	abiList := flag.String("abi-list", "", "run the ABI probe on the abiprobe functions in `FILE`")
 	flag.BoolVar(&keepLinks, "keep", false, "keep every link attached and power off from the probe (see keepLinks)")
 	goneNoAttach := flag.Bool("gone-no-attach", false, "with -gone-list, only look the targets up in BTF (a kernel without fentry)")
+	forceInsmod := flag.String("force-insmod", "", "load the module `FILE` as modprobe --force does, report it under the name given as argument, and exit")
 	flag.Parse()
+	if *forceInsmod != "" {
+		insmodForce(*forceInsmod, flag.Arg(0))
+		return
+	}
 
 	for _, m := range modules {
 		report("btf", m, btfPresent(m))
@@ -311,4 +317,21 @@ func mentionsBTF(msg string) bool {
 // oneLine keeps a multi-line error (a verifier log) on one output line.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// insmodForce loads the module file as modprobe --force does: finit_module
+// with MODULE_INIT_IGNORE_MODVERSIONS and MODULE_INIT_IGNORE_VERMAGIC, and
+// reports it as the init script's insmod does.
+func insmodForce(path, name string) {
+	const ignoreModversions, ignoreVermagic = 1, 2 // include/uapi/linux/module.h
+	f, err := os.Open(path)
+	if err == nil {
+		err = unix.FinitModule(int(f.Fd()), "", ignoreModversions|ignoreVermagic)
+		f.Close()
+	}
+	if err != nil {
+		report("insmod", name, "err "+oneLine(err.Error()))
+		return
+	}
+	report("insmod", name, "ok")
 }
