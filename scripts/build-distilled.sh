@@ -87,6 +87,13 @@ bf_step "distilled bases for ${#list[@]} $tag modules ($pahole_version)" >&2
 bash "$here/sid-chroot.sh" run bash -euo pipefail -c '
 	vmlinux=$1 objcopy=$2 dir=$3
 	shift 3
+	# pahole adds .BTF.base with the objcopy on PATH: the cross one for
+	# another architecture.
+	if [[ $objcopy != objcopy ]]; then
+		mkdir -p "$dir/.bin"
+		ln -s "$(command -v "$objcopy")" "$dir/.bin/objcopy"
+		PATH=$dir/.bin:$PATH
+	fi
 	for rel; do
 		ko=$dir/${rel%.xz}
 		pahole -J --btf_features=default,distilled_base --btf_base "$vmlinux" "$ko.dbg"
@@ -100,7 +107,7 @@ bash "$here/sid-chroot.sh" run bash -euo pipefail -c '
 	printf 'kernel %s\n%s\n' "$(<"$kdir/release")" "$pahole_version"
 	printf '%s\n' "${list[@]}"
 } >"$tmp/.complete"
-rm -rf "$out"
+rm -rf "$tmp/.bin" "$out"
 mv "$tmp" "$out"
 trap - EXIT
 # Builds for older lists or toolchains of this tag are of no more use.

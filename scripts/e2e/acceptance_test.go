@@ -212,7 +212,7 @@ func distilledBoot(t *testing.T, tool, tag string) {
 	// (build-distilled.sh does not resolve them again), two traceable
 	// FUNCs (one to drop, one to keep). Each set gets a margin of four for
 	// modules whose init fails in the guest; two more are damaged.
-	const want = 2*(distilledPerSet+4) + 2
+	const want = 2*(distilledPerSet+4) + 2 + 4
 	cands, err := PickModules(files, 3*want)
 	if err != nil {
 		t.Fatal(err)
@@ -253,7 +253,7 @@ func distilledBoot(t *testing.T, tool, tag string) {
 	var dropSet, defSet []string
 	var dropArgs []string
 	kept := map[string]string{} // filtered file -> MODULE:FUNC expected to attach
-	for i, m := range mods[:want-2] {
+	for i, m := range mods[:want-6] {
 		rel, _ := filepath.Rel(k.Modules, m)
 		dst := place(built[m], strings.TrimSuffix(rel, ".xz"))
 		name := mustModuleName(t, dst)
@@ -297,31 +297,59 @@ func distilledBoot(t *testing.T, tool, tag string) {
 			t.Errorf("%s: --drop removed %d FUNCs, want 1", m, removedIn[m])
 		}
 	}
-	// The two damaged ones, from unfiltered copies.
-	verifier := place(built[mods[want-2]], "verifier/"+filepath.Base(built[mods[want-2]]))
+	// The damaged ones, from unfiltered copies of the remaining modules.
+	verifier := place(built[mods[want-6]], "verifier/"+filepath.Base(built[mods[want-6]]))
 	ko, err := os.ReadFile(verifier)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := breakBTFName(ko, fns[mods[want-2]][0]); err != nil {
+	if err := breakBTFName(ko, fns[mods[want-6]][0]); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(verifier, ko, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	resized := place(built[mods[want-1]], "resized/"+filepath.Base(built[mods[want-1]]))
-	if ko, err = os.ReadFile(resized); err != nil {
-		t.Fatal(err)
+	// resized: a base type held by value grows; resizedPtr: one held only
+	// through pointers (the kernel matches it by name alone).
+	var resized, resizedPtr, grown, grownPtr string
+	for _, m := range mods[want-5:] {
+		ko, err := os.ReadFile(built[m])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, embedded := range []bool{true, false} {
+			out := &resized
+			if !embedded {
+				out = &resizedPtr
+			}
+			if *out != "" {
+				continue
+			}
+			c := slices.Clone(ko)
+			name, err := growBaseStruct(c, embedded)
+			if err != nil {
+				continue
+			}
+			*out = filepath.Join(dir, "resized", fmt.Sprint(embedded), filepath.Base(built[m]))
+			if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(*out, c, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if embedded {
+				grown = name
+			} else {
+				grownPtr = name
+			}
+			break
+		}
 	}
-	grown, err := growBaseStruct(ko)
-	if err != nil {
-		t.Fatalf("%s: %v", resized, err)
-	}
-	if err := os.WriteFile(resized, ko, 0o644); err != nil {
-		t.Fatal(err)
+	if resized == "" || resizedPtr == "" {
+		t.Fatalf("no module among %v has base structs held by value and by pointer only", mods[want-5:])
 	}
 
-	boot := append(append(append([]string{probeCopy}, dropSet...), defSet...), verifier, resized)
+	boot := append(append(append([]string{probeCopy}, dropSet...), defSet...), verifier, resized, resizedPtr)
 	preds := predictAll(t, tool, k.Vmlinux, boot)
 	// Kept FUNCs to attach: a few of the probe's (the first kept ones in
 	// its order) and a sample of the modules'.
@@ -373,7 +401,9 @@ func distilledBoot(t *testing.T, tool, tag string) {
 		case f == verifier:
 			kase = "(c) verifier-only damage"
 		case f == resized:
-			kase = "(d) base type resized"
+			kase = "(d) " + grown + " +8 (by value)"
+		case f == resizedPtr:
+			kase = "(d') " + grownPtr + " +8 (by ptr)"
 		case slices.Contains(dropSet, f):
 			kase = "(a)+3 distilled, --drop"
 		default:
@@ -387,7 +417,7 @@ func distilledBoot(t *testing.T, tool, tag string) {
 		switch {
 		case p.verdict == "ok" && kv == "accepted":
 			accepted[kase]++
-		case p.verdict == "ok" && notLoaded && f != probeCopy && f != verifier && f != resized:
+		case p.verdict == "ok" && notLoaded && f != probeCopy && f != verifier && f != resized && f != resizedPtr:
 			// Its init failed in the guest (no device): nothing to
 			// compare; the sets carry a margin for it.
 			t.Logf("%s: %s (not counted)", name, kv)
@@ -396,7 +426,7 @@ func distilledBoot(t *testing.T, tool, tag string) {
 		default:
 			t.Errorf("%s (%s): btffilter --check says %q, the kernel: %s", name, kase, pv, kv)
 		}
-		if i == 0 || f == verifier || f == resized || accepted[kase] <= 2 {
+		if i == 0 || f == verifier || f == resized || f == resizedPtr || accepted[kase] <= 2 {
 			fmt.Fprintf(&table, "  %-28s %-34s %-60.60s %s\n", kase, name, pv, kv)
 		}
 	}
@@ -412,8 +442,12 @@ func distilledBoot(t *testing.T, tool, tag string) {
 	if p := preds[resized]; !strings.HasPrefix(p.reason, "relocation onto ") {
 		t.Errorf("resized case (%s grown by 8 bytes in .BTF.base): refused for %q, want the relocation", grown, p.reason)
 	}
-	nAbsent, nAttached := 0, 0
+	nAbsent, nAttached, nGone := 0, 0, 0
 	for _, g := range gone {
+		if mod, _, _ := strings.Cut(g, ":"); res.Insmod[mod] != "ok" {
+			continue // its init failed in the guest: nothing to look up
+		}
+		nGone++
 		state, attach, _ := strings.Cut(res.Gone[g], " ")
 		if state == "absent" {
 			nAbsent++
@@ -433,9 +467,10 @@ func distilledBoot(t *testing.T, tool, tag string) {
 			t.Errorf("kept %s: fentry %q, want ok", target, res.Fentry[target])
 		}
 	}
-	fmt.Fprintf(&table, "  removed FUNCs absent from their module's BTF: %d/%d, attached by name: %d; kept FUNCs attached: %d/%d\n", nAbsent, len(gone), nAttached, nKept, len(targets))
+	fmt.Fprintf(&table, "  removed FUNCs absent from their module's BTF: %d/%d, attached by name: %d; kept FUNCs attached: %d/%d\n", nAbsent, nGone, nAttached, nKept, len(targets))
 	for _, l := range res.BTFErrors {
-		if !strings.Contains(l, "["+mustModuleName(t, verifier)+"]") && !strings.Contains(l, "["+mustModuleName(t, resized)+"]") {
+		// The relocation's own line names the type, not the module.
+		if !strings.Contains(l, "["+mustModuleName(t, verifier)+"]") && !strings.Contains(l, "["+mustModuleName(t, resized)+"]") && !strings.Contains(l, "'"+grown+"'") {
 			t.Errorf("BTF error in the kernel log about another module: %s", l)
 		}
 	}
@@ -443,10 +478,12 @@ func distilledBoot(t *testing.T, tool, tag string) {
 	t.Log("\n" + table.String())
 }
 
-// growBaseStruct makes the first named struct of the module's .BTF.base 8
-// bytes larger, as if the module had been built against a vmlinux where it
-// had that size, and returns its name.
-func growBaseStruct(ko []byte) (string, error) {
+// growBaseStruct makes a named struct of the module's .BTF.base 8 bytes
+// larger, as if the module had been built against a vmlinux where it had
+// that size, and returns its name: with embedded, one that a struct or
+// union member or an array of the module's own BTF holds by value (the
+// kernel's relocation matches those by size), else one it does not.
+func growBaseStruct(ko []byte, embedded bool) (string, error) {
 	f, err := elf.NewFile(bytes.NewReader(ko))
 	if err != nil {
 		return "", err
@@ -460,21 +497,70 @@ func growBaseStruct(ko []byte) (string, error) {
 	if len(b) < 24 {
 		return "", fmt.Errorf(".BTF.base: %d bytes", len(b))
 	}
-	hdr, typeOff, typeLen, strOff := le.Uint32(b[4:]), le.Uint32(b[8:]), le.Uint32(b[12:]), le.Uint32(b[16:])
-	types := b[hdr+typeOff : hdr+typeOff+typeLen]
-	strs := b[hdr+strOff:]
-	for off := 0; off+12 <= len(types); {
-		nameOff, info := le.Uint32(types[off:]), le.Uint32(types[off+4:])
-		kind, vlen := info>>24&0x1f, int(info&0xffff)
-		if kind == 4 && nameOff != 0 && le.Uint32(types[off+8:]) > 0 {
-			le.PutUint32(types[off+8:], le.Uint32(types[off+8:])+8)
-			name, _, _ := bytes.Cut(strs[nameOff:], []byte{0})
+	split := f.Section(".BTF")
+	if split == nil || split.Offset+split.Size > uint64(len(ko)) {
+		return "", fmt.Errorf("no usable .BTF")
+	}
+	baseTypes := rawTypes(b)
+	// The base types the split BTF holds by value: member and array
+	// element types, through the base's typedefs and modifiers.
+	held := map[int]bool{}
+	for _, ty := range rawTypes(ko[split.Offset : split.Offset+split.Size]) {
+		var refs []uint32
+		switch ty.kind {
+		case 4, 5:
+			for m := range ty.vlen {
+				refs = append(refs, le.Uint32(ty.extra[12*m+4:]))
+			}
+		case 3:
+			refs = append(refs, le.Uint32(ty.extra))
+		}
+		for _, id := range refs {
+			for int(id) >= 1 && int(id) <= len(baseTypes) {
+				bt := baseTypes[id-1]
+				if k := bt.kind; k == 8 || k == 9 || k == 10 || k == 11 || k == 18 {
+					id = le.Uint32(bt.raw[8:])
+					continue
+				}
+				held[int(id)] = true
+				break
+			}
+		}
+	}
+	for i, ty := range baseTypes {
+		if ty.kind == 4 && ty.nameOff != 0 && le.Uint32(ty.raw[8:]) > 0 && held[i+1] == embedded {
+			le.PutUint32(ty.raw[8:], le.Uint32(ty.raw[8:])+8)
+			name, _, _ := bytes.Cut(b[le.Uint32(b[4:])+le.Uint32(b[16:])+ty.nameOff:], []byte{0})
 			return string(name), nil
 		}
-		extra := map[uint32]int{1: 4, 3: 12, 4: 12 * vlen, 5: 12 * vlen, 6: 8 * vlen, 13: 8 * vlen, 14: 4, 15: 12 * vlen, 17: 4, 19: 12 * vlen}
-		off += 12 + extra[kind]
 	}
-	return "", fmt.Errorf(".BTF.base has no named struct with a size")
+	return "", fmt.Errorf(".BTF.base has no named struct with a size that the module holds by value: %v", embedded)
+}
+
+// rawType is one type of a raw BTF blob: its 12 bytes and what follows.
+type rawType struct {
+	raw, extra    []byte
+	kind, nameOff uint32
+	vlen          int
+}
+
+// rawTypes splits the type section of a little-endian BTF blob.
+func rawTypes(b []byte) []rawType {
+	le := binary.LittleEndian
+	hdr, typeOff, typeLen := le.Uint32(b[4:]), le.Uint32(b[8:]), le.Uint32(b[12:])
+	types := b[hdr+typeOff : hdr+typeOff+typeLen]
+	var out []rawType
+	for off := 0; off+12 <= len(types); {
+		info := le.Uint32(types[off+4:])
+		kind, vlen := info>>24&0x1f, int(info&0xffff)
+		n := map[uint32]int{1: 4, 3: 12, 4: 12 * vlen, 5: 12 * vlen, 6: 8 * vlen, 13: 8 * vlen, 14: 4, 15: 12 * vlen, 17: 4, 19: 12 * vlen}[kind]
+		if off+12+n > len(types) {
+			break
+		}
+		out = append(out, rawType{raw: types[off : off+12], extra: types[off+12 : off+12+n], kind: kind, nameOff: le.Uint32(types[off:]), vlen: vlen})
+		off += 12 + n
+	}
+	return out
 }
 
 // neighbourBoot: 6.1.0-53 modules against another Debian 6.1 build
