@@ -94,7 +94,7 @@ func Blob(raw []byte, opts BlobOptions) (*BlobResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec, err := decodeOn(raw, opts.Base)
+	spec, err := decodeOn(raw, opts.Base, nil)
 	if err != nil {
 		return nil, err
 	}
