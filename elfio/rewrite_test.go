@@ -232,3 +232,33 @@ func BenchmarkRewrite(b *testing.B) {
 		})
 	}
 }
+
+// TestSameBytes: the raw read-back compares block by block, and a reader
+// holding more or fewer bytes than the blob differs from it.
+func TestSameBytes(t *testing.T) {
+	big := make([]byte, 3*64<<10+17)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	changed := append([]byte(nil), big...)
+	changed[len(changed)-1]++
+	for _, c := range []struct {
+		name       string
+		have, want []byte
+		same       bool
+	}{
+		{"empty", nil, nil, true},
+		{"equal", big, big, true},
+		{"equal, one block", big[:100], big[:100], true},
+		{"equal, exactly one block", big[:64<<10], big[:64<<10], true},
+		{"last byte differs", changed, big, false},
+		{"reader is longer", big, big[:64<<10], false},
+		{"reader is one byte longer", big[:101], big[:100], false},
+		{"reader is shorter", big[:64<<10], big, false},
+		{"reader is empty", nil, big[:1], false},
+	} {
+		if got := sameBytes(bytes.NewReader(c.have), c.want); got != c.same {
+			t.Errorf("%s: sameBytes = %v, want %v", c.name, got, c.same)
+		}
+	}
+}

@@ -103,10 +103,7 @@ func (f *File) reopen() (*os.File, error) {
 // sections with what was meant to be written.
 func verifyImage(format Format, r io.ReaderAt, sections map[string][]byte) error {
 	if format == FormatRaw {
-		want := sections[".BTF"]
-		got := make([]byte, len(want)+1)
-		n, _ := r.ReadAt(got, 0)
-		if n != len(want) || !bytes.Equal(got[:n], want) {
+		if !sameBytes(r, sections[".BTF"]) {
 			return errors.New("rewritten raw BTF differs from the encoded blob")
 		}
 		return nil
@@ -126,4 +123,20 @@ func verifyImage(format Format, r io.ReaderAt, sections map[string][]byte) error
 		}
 	}
 	return nil
+}
+
+// sameBytes reports whether r holds exactly want, reading it a block at a
+// time: the image is not copied whole to be compared.
+func sameBytes(r io.ReaderAt, want []byte) bool {
+	buf := make([]byte, min(len(want)+1, 64<<10))
+	for off := 0; ; {
+		n, _ := r.ReadAt(buf, int64(off))
+		if n > len(want)-off || !bytes.Equal(buf[:n], want[off:off+n]) {
+			return false
+		}
+		off += n
+		if n < len(buf) {
+			return off == len(want)
+		}
+	}
 }

@@ -94,7 +94,7 @@ func Blob(raw []byte, opts BlobOptions) (*BlobResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec, err := decodeOn(raw, opts.Base)
+	spec, err := decodeOn(raw, opts.Base, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -118,6 +118,10 @@ func (r *BlobResult) Base() *Base {
 // largeInput is the size of an image from which filterSpec collects the
 // judge's garbage at once: a vmlinux, not a module.
 const largeInput = 64 << 20
+
+// largeSpec is the number of types from which filterSpec collects the
+// rewrite's garbage before the checks: a vmlinux's BTF, not a module's.
+const largeSpec = 1 << 15
 
 // filterSpec is Blob on a decoded spec: judge, rewrite, verify; raw is what
 // spec was decoded from, the result's BTF when nothing changes (nil when
@@ -182,6 +186,14 @@ func filterSpec(spec *btf.Spec, raw []byte, o BlobOptions, j *judging, noDWARF e
 	var split *btf.Spec
 	if o.Base != nil && !o.consume {
 		split = rw.spec
+	}
+	if o.consume && res.TypesBefore >= largeSpec {
+		// The consumed input's records, extra words and strings, and
+		// the rewrite's tables, are garbage now: a vmlinux's are tens
+		// of megabytes. Collected before the checks, their memory is
+		// what the checks' structures reuse; left to the collector's
+		// pace, the heap would grow past them first.
+		runtime.GC()
 	}
 	if res.checked, err = verify(out, o.Base, !o.consume); err != nil {
 		return nil, err

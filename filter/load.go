@@ -96,7 +96,9 @@ func load(path string, base *Base, running func(release string) *Base, opts *Opt
 		}
 		in.baseNote = describeBases(in.base, base)
 	}
-	if in.spec, err = decodeOn(raw, in.base); err != nil {
+	// The spec holds copies: the blob's pages of a mapped file are not
+	// read again, and go before the spec is validated.
+	if in.spec, err = decodeOn(raw, in.base, func() { f.Evict(raw) }); err != nil {
 		var misfit *baseFitError
 		if errors.As(err, &misfit) {
 			expects := "built against another kernel?"
@@ -107,9 +109,6 @@ func load(path string, base *Base, running func(release string) *Base, opts *Opt
 		}
 		return nil, elfio.InSection(path, ".BTF", err)
 	}
-	// The spec holds copies: the blob's pages of a mapped file are not
-	// read again.
-	f.Evict(raw)
 	if in.ids, err = readBTFIDs(f); err != nil {
 		return nil, err
 	}
@@ -141,13 +140,17 @@ func (e *baseFitError) Error() string { return e.err.Error() }
 func (e *baseFitError) Unwrap() error { return e.err }
 
 // decodeOn decodes raw, split on base when base is not nil, checks that it
-// fits the base (CheckBaseFit: a *baseFitError) and validates it.
-func decodeOn(raw []byte, base *Base) (*btf.Spec, error) {
+// fits the base (CheckBaseFit: a *baseFitError) and validates it. decoded,
+// when not nil, is called once raw is decoded and no longer read.
+func decodeOn(raw []byte, base *Base, decoded func()) (*btf.Spec, error) {
 	var old *btf.Spec
 	if base != nil {
 		old = base.old
 	}
 	spec, err := btf.Decode(raw, old)
+	if decoded != nil {
+		decoded()
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -12,40 +12,96 @@ import "fmt"
 // pointers and function prototypes only refer, so they end a chain; through
 // reference types, structs and unions end it (a list node points to its own
 // struct). The edges are gathered once into one array (each type's targets
-// one after another, in record order), so that the check allocates four
-// arrays whatever the spec's size.
+// one after another, in record order), beside one of the types' kinds, so
+// that the check allocates five arrays whatever the spec's size and the
+// searches read only those.
 func (s *Spec) checkLoops() error {
 	first, next := s.FirstID(), s.NextID()
-	// refs[start[i]:start[i+1]] are the own types that Types[i] refers to.
-	start := make([]int32, len(s.Types)+1)
+	// refs[start[i]:start[i+1]] are the own types that Types[i] refers to;
+	// refs is sized by the words that may hold one, an upper bound.
 	n := 0
-	count := func(p *uint32) {
-		if r := TypeID(*p); r >= first && r < next {
-			n++
-		}
-	}
 	for i := range s.Types {
-		s.Types[i].VisitTypeIDs(count)
+		n += refWords(&s.Types[i])
 	}
+	start := make([]int32, len(s.Types)+1)
 	refs := make([]TypeID, 0, n)
-	add := func(p *uint32) {
-		if r := TypeID(*p); r >= first && r < next {
-			refs = append(refs, r)
-		}
-	}
+	kinds := make([]Kind, len(s.Types))
 	for i := range s.Types {
-		s.Types[i].VisitTypeIDs(add)
+		t := &s.Types[i]
+		kinds[i] = t.Kind()
+		refs = appendOwnRefs(refs, t, first, next)
 		start[i+1] = int32(len(refs))
 	}
 	color := make([]uint8, len(s.Types))
 	var stack []frame
-	byValue := func(k Kind) bool { return k != KindPtr && k != KindFuncProto }
-	if err := s.checkCycles(start, refs, color, &stack, byValue, "by value"); err != nil {
+	var byValue, byReference [infoKindMask + 1]bool
+	for k := range byValue {
+		byValue[k] = Kind(k) != KindPtr && Kind(k) != KindFuncProto
+		byReference[k] = Kind(k) != KindStruct && Kind(k) != KindUnion
+	}
+	if err := s.checkCycles(start, refs, kinds, color, &stack, &byValue, "by value"); err != nil {
 		return err
 	}
 	clear(color)
-	byReference := func(k Kind) bool { return k != KindStruct && k != KindUnion }
-	return s.checkCycles(start, refs, color, &stack, byReference, "through reference types alone")
+	return s.checkCycles(start, refs, kinds, color, &stack, &byReference, "through reference types alone")
+}
+
+// refWords is the number of t's words that may hold a type ID: those
+// VisitTypeIDs visits.
+func refWords(t *Type) int {
+	n := 0
+	k := t.Kind()
+	if k.refersByHeader() {
+		n = 1
+	}
+	switch k {
+	case KindArray:
+		n += 2
+	case KindStruct, KindUnion, KindDatasec:
+		n += len(t.Extra) / 3
+	case KindFuncProto:
+		n += len(t.Extra) / 2
+	}
+	return n
+}
+
+// appendOwnRefs appends the IDs in [first, next) that t refers to, in the
+// order VisitTypeIDs visits them; it is VisitTypeIDs unrolled, as a
+// callback per type costs more than the check does.
+func appendOwnRefs(refs []TypeID, t *Type, first, next TypeID) []TypeID {
+	own := func(r uint32) bool { return TypeID(r) >= first && TypeID(r) < next }
+	k := t.Kind()
+	if k.refersByHeader() && own(t.SizeType) {
+		refs = append(refs, TypeID(t.SizeType))
+	}
+	x := t.Extra
+	switch k {
+	case KindArray:
+		for _, r := range x[:2] {
+			if own(r) {
+				refs = append(refs, TypeID(r))
+			}
+		}
+	case KindStruct, KindUnion:
+		for i := 0; i+2 < len(x); i += 3 {
+			if own(x[i+1]) {
+				refs = append(refs, TypeID(x[i+1]))
+			}
+		}
+	case KindFuncProto:
+		for i := 0; i+1 < len(x); i += 2 {
+			if own(x[i+1]) {
+				refs = append(refs, TypeID(x[i+1]))
+			}
+		}
+	case KindDatasec:
+		for i := 0; i+2 < len(x); i += 3 {
+			if own(x[i]) {
+				refs = append(refs, TypeID(x[i]))
+			}
+		}
+	}
+	return refs
 }
 
 // frame is a type on checkCycles's stack.
@@ -55,9 +111,9 @@ type frame struct {
 }
 
 // checkCycles is a depth-first search over the edges start and refs hold
-// (see checkLoops), leaving those of the types follows rejects out. color
-// is all white; stack is reused.
-func (s *Spec) checkCycles(start []int32, refs []TypeID, color []uint8, stack *[]frame, follows func(Kind) bool, how string) error {
+// (see checkLoops), leaving out those of the types whose kind (kinds, by
+// own index) follows rejects. color is all white; stack is reused.
+func (s *Spec) checkCycles(start []int32, refs []TypeID, kinds []Kind, color []uint8, stack *[]frame, follows *[infoKindMask + 1]bool, how string) error {
 	const (
 		white = iota
 		grey
@@ -67,7 +123,7 @@ func (s *Spec) checkCycles(start []int32, refs []TypeID, color []uint8, stack *[
 	// end returns where type i's edges end: where they start when the
 	// search does not follow them.
 	end := func(i TypeID) int32 {
-		if follows(s.Types[i].Kind()) {
+		if follows[kinds[i]] {
 			return start[i+1]
 		}
 		return start[i]

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unsafe"
 )
 
 // Magic is the first field of every BTF header.
@@ -200,22 +201,17 @@ func Decode(data []byte, base *Spec) (*Spec, error) {
 }
 
 // decodeTypes splits the type section into records. firstID and secOff (the
-// section's offset in the blob) are only for error messages.
+// section's offset in the blob) are only for error messages. The records'
+// extra words are copied into one slab, in record order; the headers are
+// held only in the records.
 func decodeTypes(data []byte, order binary.ByteOrder, firstID TypeID, secOff uint32) ([]Type, error) {
 	if len(data)%4 != 0 {
 		return nil, blobError(int64(secOff), "type section length %d is not a multiple of 4", len(data))
 	}
-	words := make([]uint32, len(data)/4)
-	if order == binary.LittleEndian {
-		for i := range words {
-			words[i] = binary.LittleEndian.Uint32(data[4*i:])
-		}
-	} else {
-		for i := range words {
-			words[i] = binary.BigEndian.Uint32(data[4*i:])
-		}
-	}
-	types := make([]Type, 0, countRecords(words))
+	words := sectionWords(data, order)
+	records, extra := countRecords(words)
+	types := make([]Type, 0, records)
+	slab := make([]uint32, extra)
 	for w := 0; w < len(words); {
 		id := firstID + TypeID(len(types))
 		at := uint64(secOff) + 4*uint64(w)
@@ -233,7 +229,10 @@ func decodeTypes(data []byte, order binary.ByteOrder, firstID TypeID, secOff uin
 			return nil, typeError(id, k, int64(at), fmt.Errorf("vlen %d runs past the end of the type section", t.Vlen()))
 		}
 		if n > 0 {
-			t.Extra = words[w+3 : w+3+int(n) : w+3+int(n)]
+			// countRecords counted this record: the slab has room.
+			copy(slab, words[w+3:w+3+int(n)])
+			t.Extra = slab[:n:n]
+			slab = slab[n:]
 		}
 		types = append(types, t)
 		w += 3 + int(n)
@@ -241,21 +240,52 @@ func decodeTypes(data []byte, order binary.ByteOrder, firstID TypeID, secOff uin
 	return types, nil
 }
 
-// countRecords counts the records of a type section by their headers
-// alone, stopping at the first that does not parse (decodeTypes then says
-// why): the slice of types is allocated once, at its size (a bound from the
-// section's length would be up to four times too large).
-func countRecords(words []uint32) int {
-	n := 0
-	for w := 0; len(words)-w >= 3; n++ {
+// sectionWords returns the type section as words in the host's order: the
+// section itself, seen as words, when it is stored in that order at an
+// aligned address (the usual case, which copies nothing), else a converted
+// copy.
+func sectionWords(data []byte, order binary.ByteOrder) []uint32 {
+	if len(data) == 0 {
+		return nil
+	}
+	p := unsafe.Pointer(unsafe.SliceData(data))
+	if order == hostOrder && uintptr(p)%4 == 0 {
+		return unsafe.Slice((*uint32)(p), len(data)/4)
+	}
+	words := make([]uint32, len(data)/4)
+	for i := range words {
+		words[i] = order.Uint32(data[4*i:])
+	}
+	return words
+}
+
+// hostOrder is the byte order of the machine.
+var hostOrder = func() binary.ByteOrder {
+	if binary.NativeEndian.Uint16([]byte{1, 0}) == 1 {
+		return binary.LittleEndian
+	}
+	return binary.BigEndian
+}()
+
+// countRecords counts the records of a type section and their extra words
+// by their headers alone, stopping at the first that does not parse
+// (decodeTypes then says why): the records and the slab of their extra
+// words are allocated once, at their size.
+func countRecords(words []uint32) (records, extra int) {
+	for w := 0; len(words)-w >= 3; records++ {
 		k := Kind((words[w+1] >> infoKindShift) & infoKindMask)
 		if k == KindUnknown || k > maxKind {
 			break
 		}
 		l := kindLayouts[k]
-		w += 3 + l.fixed + l.perElem*int(words[w+1]&infoVlenMask)
+		n := l.fixed + l.perElem*int(words[w+1]&infoVlenMask)
+		if n > len(words)-w-3 {
+			break
+		}
+		extra += n
+		w += 3 + n
 	}
-	return n
+	return records, extra
 }
 
 // Encode returns the blob's bytes. A Spec whose sections kept the sizes its

@@ -14,6 +14,11 @@ import (
 // modified; removing the marked types and renumbering the rest is
 // deduplication's compaction (filter/internal/dedup, Options.Remove).
 func Mark(s *btf.Spec, funcs []btf.TypeID, referenced map[btf.TypeID]bool) ([]btf.TypeID, error) {
+	if len(funcs) == 0 {
+		// Nothing removed makes nothing unused: the walk over every
+		// type below would find no candidate.
+		return nil, nil
+	}
 	first := s.FirstID()
 	removed := make([]bool, len(s.Types))
 	own := func(id btf.TypeID) (int, bool) {
