@@ -1,6 +1,7 @@
 package elfio
 
 import (
+	"bytes"
 	"debug/elf"
 	"encoding/binary"
 	"errors"
@@ -115,6 +116,102 @@ func (f *File) ReleaseSymbols() {
 	f.symsMu.Lock()
 	defer f.symsMu.Unlock()
 	f.symsRead, f.syms, f.symsErr = false, nil, nil
+}
+
+// SymbolsWhere returns the entries of .symtab that keep accepts by their
+// st_info and section index, as Symbols lists them (same order, same
+// fields), without parsing the others: the table is read where it lies in
+// Data and only the kept symbols' names are made. A module's table can
+// hold millions of local labels (riscv64 keeps one per relaxed
+// instruction) of which a question wants a few thousand functions.
+func (f *File) SymbolsWhere(keep func(info byte, section elf.SectionIndex) bool) ([]elf.Symbol, error) {
+	f.symsMu.Lock()
+	cached, syms, symsErr := f.symsRead, f.syms, f.symsErr
+	f.symsMu.Unlock()
+	if !cached {
+		if out, ok := f.symbolsInPlace(keep); ok {
+			return out, nil
+		}
+		// Anything unusual: Symbols says what, and parses the rest.
+		syms, symsErr = f.Symbols()
+	}
+	if symsErr != nil {
+		return nil, symsErr
+	}
+	out := []elf.Symbol{}
+	for _, s := range syms {
+		if keep(s.Info, s.Section) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// symbolsInPlace is SymbolsWhere on a well-formed, uncompressed table and
+// string table inside Data; ok is false for anything else.
+func (f *File) symbolsInPlace(keep func(info byte, section elf.SectionIndex) bool) (out []elf.Symbol, ok bool) {
+	ef := f.ELF
+	if ef == nil {
+		return nil, false
+	}
+	in := func(s *elf.Section) ([]byte, bool) {
+		if s.Flags&elf.SHF_COMPRESSED != 0 || s.Type == elf.SHT_NOBITS ||
+			s.Offset > uint64(len(f.Data)) || s.FileSize > uint64(len(f.Data))-s.Offset {
+			return nil, false
+		}
+		return f.Data[s.Offset : s.Offset+s.FileSize], true
+	}
+	st := ef.SectionByType(elf.SHT_SYMTAB)
+	if st == nil || st.Link == 0 || int(st.Link) >= len(ef.Sections) || ef.Sections[st.Link].Type != elf.SHT_STRTAB {
+		return nil, false
+	}
+	raw, ok1 := in(st)
+	strs, ok2 := in(ef.Sections[st.Link])
+	esz := 16
+	is64 := ef.Class == elf.ELFCLASS64
+	if is64 {
+		esz = 24
+	}
+	if !ok1 || !ok2 || len(raw) == 0 || len(raw)%esz != 0 {
+		return nil, false
+	}
+	bo := ef.ByteOrder
+	out = []elf.Symbol{}
+	// Read once: a mapped file's pages go as the reading passes them.
+	const chunk = 8 << 20
+	done := 0
+	for e := raw[esz:]; len(e) >= esz; e = e[esz:] {
+		if at := len(raw) - len(e); at-done >= chunk {
+			f.Evict(raw[done:at])
+			done = at
+		}
+		var s elf.Symbol
+		var name uint32
+		if is64 {
+			name = bo.Uint32(e)
+			s.Info, s.Other = e[4], e[5]
+			s.Section = elf.SectionIndex(bo.Uint16(e[6:]))
+			s.Value, s.Size = bo.Uint64(e[8:]), bo.Uint64(e[16:])
+		} else {
+			name = bo.Uint32(e)
+			s.Value, s.Size = uint64(bo.Uint32(e[4:])), uint64(bo.Uint32(e[8:]))
+			s.Info, s.Other = e[12], e[13]
+			s.Section = elf.SectionIndex(bo.Uint16(e[14:]))
+		}
+		if !keep(s.Info, s.Section) {
+			continue
+		}
+		// As debug/elf: a name without its terminating NUL is empty.
+		if int(name) < len(strs) {
+			if n := bytes.IndexByte(strs[name:], 0); n >= 0 {
+				s.Name = string(strs[name : int(name)+n])
+			}
+		}
+		out = append(out, s)
+	}
+	f.Evict(raw[done:])
+	f.Evict(strs)
+	return out, true
 }
 
 // symbols is ef.Symbols() with panics turned into errors, as in newELF.

@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -197,5 +198,46 @@ func TestCompressionString(t *testing.T) {
 		if c.String() != want {
 			t.Errorf("%d.String() = %q, want %q", int(c), c.String(), want)
 		}
+	}
+}
+
+// TestSymbolsWhere: the symbols read in place are those Symbols lists, in
+// its order and with its fields, for 32- and 64-bit files of both byte
+// orders, whether Symbols was asked first or not.
+func TestSymbolsWhere(t *testing.T) {
+	funcs := func(info byte, sec elf.SectionIndex) bool {
+		return elf.ST_TYPE(info) == elf.STT_FUNC && sec != elf.SHN_UNDEF
+	}
+	all := func(byte, elf.SectionIndex) bool { return true }
+	for _, name := range []string{"rel-bpfeb.o", "rel-bpfel.o", "rel-i686.o", "rel-mips.o", "exec-mips", "exec-x86_64", "btf-le.bin"} {
+		t.Run(name, func(t *testing.T) {
+			ref, err := mustParse(t, name, fixture(t, name)).Symbols()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, keep := range []func(byte, elf.SectionIndex) bool{all, funcs} {
+				var want []elf.Symbol
+				for _, s := range ref {
+					if keep(s.Info, s.Section) {
+						want = append(want, s)
+					}
+				}
+				for _, first := range []bool{false, true} {
+					f := mustParse(t, name, fixture(t, name))
+					if first {
+						if _, err := f.Symbols(); err != nil {
+							t.Fatal(err)
+						}
+					}
+					got, err := f.SymbolsWhere(keep)
+					if err != nil || got == nil {
+						t.Fatalf("SymbolsWhere = %v, %v", got, err)
+					}
+					if len(got) != len(want) || (len(want) > 0 && !reflect.DeepEqual(got, want)) {
+						t.Errorf("Symbols asked first %v: got %d symbols %v, want %d %v", first, len(got), got, len(want), want)
+					}
+				}
+			}
+		})
 	}
 }

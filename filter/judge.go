@@ -157,15 +157,14 @@ func functionSymbols(f *elfio.File) ([]rules.Symbol, error) {
 	if f == nil {
 		return nil, nil
 	}
-	syms, err := f.Symbols()
+	syms, err := f.SymbolsWhere(func(info byte, sec elf.SectionIndex) bool {
+		return elf.ST_TYPE(info) == elf.STT_FUNC && sec != elf.SHN_UNDEF && sec < elf.SHN_LORESERVE
+	})
 	if err != nil {
 		return nil, err
 	}
 	var out []rules.Symbol
 	for _, s := range syms {
-		if elf.ST_TYPE(s.Info) != elf.STT_FUNC || s.Section == elf.SHN_UNDEF || s.Section >= elf.SHN_LORESERVE {
-			continue
-		}
 		out = append(out, rules.Symbol{Name: s.Name, Section: int(s.Section), Value: s.Value})
 	}
 	sort.Slice(out, func(i, j int) bool {

@@ -3,6 +3,7 @@ package dwarf
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -92,6 +93,52 @@ type worker struct {
 	// locRead is the part of .debug_loclists the current unit's lists
 	// were read from, evicted with the unit (Options.Evict).
 	locRead span
+	// strRead is the part of .debug_str the current unit's names were
+	// read from, evicted with the unit likewise.
+	strRead span
+	// held are the units whose relocated bytes the worker holds (a
+	// relocatable object's lazyInfo), the one used last at the end.
+	held []*unit
+}
+
+// keepUnits is how many units the readers after the scan (TypeName, and
+// the subprograms Want refused but others refer to) keep relocated between
+// questions: the questions about one unit tend to come together.
+const keepUnits = 4
+
+// hold makes unit u's bytes of .debug_info readable until w lets it go
+// (letGo): in a relocatable object read in place they are relocated when
+// no worker holds them yet. In any other file, it does nothing.
+func (w *worker) hold(u *unit) error {
+	l := w.sec.lazy
+	if l == nil {
+		return nil
+	}
+	n := len(w.held)
+	if n > 0 && w.held[n-1] == u {
+		return nil
+	}
+	if i := slices.Index(w.held, u); i >= 0 {
+		w.held = append(slices.Delete(w.held, i, i+1), u)
+		return nil
+	}
+	if err := l.acquire(u); err != nil {
+		return err
+	}
+	w.held = append(w.held, u)
+	return nil
+}
+
+// letGo releases the units w holds but the keep used last.
+func (w *worker) letGo(keep int) {
+	if len(w.held) <= keep {
+		return
+	}
+	n := len(w.held) - keep
+	for _, u := range w.held[:n] {
+		w.sec.lazy.release(u)
+	}
+	w.held = append(w.held[:0], w.held[n:]...)
 }
 
 // span is a range of section offsets, grown by add; empty when hi <= lo.
@@ -116,6 +163,9 @@ const (
 // has read it yet.
 func (w *worker) startUnit(u *unit) error {
 	w.cur = nil
+	if err := w.hold(u); err != nil {
+		return err
+	}
 	if err := w.own.parse(w.sec.abbrev, u.abbrevOff, u); err != nil {
 		return fmt.Errorf("%w (unit at 0x%x)", err, u.off)
 	}
@@ -165,6 +215,9 @@ func (w *worker) readDIE(u *unit, off uint64, d *die) error {
 	*d = die{off: off}
 	if off >= u.end {
 		return dieErr(u, off, "offset past the end of the unit (0x%x)", u.end)
+	}
+	if err := w.hold(u); err != nil {
+		return err
 	}
 	code, p, ok := uleb(info[:u.end], int(off))
 	if !ok {
@@ -337,6 +390,9 @@ func (w *worker) strAt(sec []byte, key, off uint64) string {
 	}
 	s := string(b)
 	w.strs[key|off] = s
+	if key == keyStr {
+		w.strRead.add(int(off), int(off)+len(b)+1)
+	}
 	return s
 }
 

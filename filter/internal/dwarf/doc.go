@@ -46,13 +46,32 @@
 // ref_addr, indirect) and the sections .debug_str_offsets, .debug_addr,
 // .debug_rnglists, .debug_loclists, .debug_line_str, .debug_ranges and
 // .debug_loc. Relocatable objects have their .rela/.rel relocations applied
-// to private copies of the sections (x86-64, aarch64, riscv64 including
-// ADD/SUB/SET pairs, s390x, ppc64, loongarch64 including ADD/SUB pairs and
-// ULEB128 differences, i386, arm; sections.go names the sources); an
-// unknown relocation type is an error naming it. Compressed sections (SHF_COMPRESSED) are
-// decompressed by debug/elf. Linked files are read in place from the
-// caller's image, without a copy: their relocations (vmlinux keeps them
-// with --emit-relocs) are already applied.
+// (x86-64, aarch64, riscv64 including ADD/SUB/SET pairs, s390x, ppc64,
+// loongarch64 including ADD/SUB pairs and ULEB128 differences, i386, arm;
+// sections.go names the sources); every relocation is checked before the
+// scan, and an unknown type is an error naming it. Compressed sections
+// (SHF_COMPRESSED) are decompressed by debug/elf. Linked files are read in
+// place from the caller's image, without a copy: their relocations
+// (vmlinux keeps them with --emit-relocs) are already applied.
+//
+// # Memory
+//
+// A relocatable object read from an image (a module) is relocated without
+// being held (relocate.go): the relocation and symbol tables are read in
+// place, .debug_info is relocated one unit at a time, when a worker first
+// needs the unit, into an anonymous mapping of the section's size, and the
+// unit's pages are given back when no worker needs it any more; a unit's
+// relocations are found through a sample of the table's offsets (the
+// tables are in offset order; one that is not is sorted through an index
+// of 4 bytes an entry). Sections no relocation targets are read in place;
+// the others (.debug_loclists, .debug_rnglists, .debug_addr,
+// .debug_str_offsets, .debug_loc, .debug_ranges) are copied and relocated
+// whole. The scan of a module then holds, besides what it decodes, at most
+// the units its workers read at once (each worker's unit, the units its
+// references lead into, and the last 4 units the readers after the scan
+// asked about), the relocated copies of the indexed sections, and a 64 KiB
+// window of the tables per worker; the image's pages are let go as they
+// are passed (Options.Evict).
 //
 // Not followed, counted in Data.Unsupported: type units (DW_FORM_ref_sig8),
 // supplementary and alternate files (DW_FORM_ref_sup*, GNU_ref_alt),

@@ -22,7 +22,7 @@ func fuzzBase(t testing.TB, variant string) (*Data, *sections) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sec, err := loadSections(f, raw)
+	sec, err := loadSections(f, nil, nil) // copies, relocated whole
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,12 +5,14 @@ import (
 	"debug/elf"
 	"fmt"
 	"os"
+	"runtime"
 	"syscall"
 )
 
 // Open maps the ELF file at path read-only and scans it. The mapping is
-// released before Open returns: nothing in Data points into it. Compressed
-// whole files (.ko.xz and the like) are for elfio.Open followed by Scan.
+// released once the Data is unreachable (TypeName reads the sections
+// again). Compressed whole files (.ko.xz and the like) are for elfio.Open
+// followed by Scan.
 func Open(path string, opt Options) (*Data, error) {
 	fh, err := os.Open(path)
 	if err != nil {
@@ -29,14 +31,16 @@ func Open(path string, opt Options) (*Data, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dwarf: %s: mmap: %w", path, err)
 	}
-	defer syscall.Munmap(m)
 	f, err := elf.NewFile(bytes.NewReader(m))
 	if err != nil {
+		syscall.Munmap(m)
 		return nil, fmt.Errorf("dwarf: %s: %w", path, err)
 	}
 	d, err := Scan(f, m, opt)
 	if err != nil {
+		syscall.Munmap(m)
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	runtime.AddCleanup(d, func(m []byte) { syscall.Munmap(m) }, m)
 	return d, nil
 }

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"debug/elf"
 	"encoding/binary"
+	"fmt"
+	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -33,7 +37,10 @@ func relocObject(m elf.Machine, bo binary.ByteOrder, info []byte, typ uint32, of
 	})
 }
 
-// applyOne relocates .debug_info of a relocObject and returns it.
+// applyOne relocates .debug_info of a relocObject and returns it. It
+// relocates it twice, whole and as the scanner relocates a unit of a
+// module read in place (checked first, then its part of the section from
+// offset 1 on), and fails the test when the two differ.
 func applyOne(t *testing.T, image []byte) ([]byte, error) {
 	t.Helper()
 	f, err := elf.NewFile(bytes.NewReader(image))
@@ -44,8 +51,26 @@ func applyOne(t *testing.T, image []byte) ([]byte, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	syms, symErr := f.Symbols()
-	return data, applyRelocations(f, 1, data, syms, symErr)
+	src := bytes.Clone(data)
+	syms := func() *symtab { return loadSymtab(f, image) }
+	r, err := findRelocs(f, 1, uint64(len(data)), image, syms)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.apply(data, 0); err != nil {
+		return nil, err
+	}
+	if err := r.check(src); err != nil {
+		t.Fatalf("relocated whole, but the check says %v", err)
+	}
+	part := bytes.Clone(src[1:])
+	if err := r.apply(part, 1); err != nil {
+		t.Fatalf("relocated whole, but not from offset 1: %v", err)
+	}
+	if !bytes.Equal(part, data[1:]) {
+		t.Fatalf("relocated from offset 1: % x, whole: % x", part, data[1:])
+	}
+	return data, nil
 }
 
 // TestRelocations applies each relocation type the scanner knows to a few
@@ -150,6 +175,161 @@ func TestRelocationErrors(t *testing.T) {
 			_, err := applyOne(t, tc.image)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestRelocationsByPart: relocating a section part by part, as the scanner
+// relocates the units of a module read in place, gives the bytes of the
+// section relocated whole: with thousands of relocations (more than one
+// sample of the table apart), riscv64 ADD/SUB pairs at one offset, and the
+// table in offset order or not.
+func TestRelocationsByPart(t *testing.T) {
+	le := binary.LittleEndian
+	const n = 3000
+	info := make([]byte, 8*n)
+	for i := range info {
+		info[i] = byte(i * 7)
+	}
+	type rel struct {
+		off    uint64
+		typ    elf.R_RISCV
+		addend int64
+	}
+	var rels []rel
+	for i := range n {
+		off := uint64(8 * i)
+		switch i % 3 {
+		case 0:
+			rels = append(rels, rel{off, elf.R_RISCV_64, int64(i)})
+		case 1:
+			rels = append(rels, rel{off, elf.R_RISCV_ADD32, int64(3 * i)}, rel{off, elf.R_RISCV_SUB32, int64(i)})
+		default:
+			rels = append(rels, rel{off + 4, elf.R_RISCV_32, int64(i << 8)})
+		}
+	}
+	for _, shuffled := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sorted", true: "shuffled"}[shuffled], func(t *testing.T) {
+			rs := slices.Clone(rels)
+			if shuffled {
+				// Reverse the pairs' order as a whole, keeping each pair's.
+				slices.Reverse(rs)
+				for i := 1; i < len(rs); i++ {
+					if rs[i].off == rs[i-1].off {
+						rs[i], rs[i-1] = rs[i-1], rs[i]
+					}
+				}
+			}
+			raw := make([]byte, 24*len(rs))
+			for i, r := range rs {
+				le.PutUint64(raw[24*i:], r.off)
+				le.PutUint64(raw[24*i+8:], uint64(1)<<32|uint64(r.typ))
+				le.PutUint64(raw[24*i+16:], uint64(r.addend))
+			}
+			image := relocObjectRaw(elf.EM_RISCV, le, info, raw)
+			f, err := elf.NewFile(bytes.NewReader(image))
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, err := f.Sections[1].Data()
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := findRelocs(f, 1, uint64(len(src)), image, func() *symtab { return loadSymtab(f, image) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			whole := bytes.Clone(src)
+			if err := r.apply(whole, 0); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.check(src); err != nil {
+				t.Fatal(err)
+			}
+			if r.tabs[0].sorted == shuffled {
+				t.Fatalf("sorted = %v", r.tabs[0].sorted)
+			}
+			got := make([]byte, len(src))
+			for lo, k := 0, 1; lo < len(src); k++ {
+				hi := min(lo+8*(k*37%301+1), len(src))
+				part := got[lo:hi]
+				copy(part, src[lo:hi])
+				if err := r.apply(part, uint64(lo)); err != nil {
+					t.Fatalf("part [0x%x, 0x%x): %v", lo, hi, err)
+				}
+				lo = hi
+			}
+			if !bytes.Equal(got, whole) {
+				t.Fatal("relocated by parts, the section differs from the one relocated whole")
+			}
+			// A part that ends inside a relocated field is refused.
+			part := bytes.Clone(src[:8+2]) // the ADD32/SUB32 pair at 8
+			if err := r.apply(part, 0); err == nil || !strings.Contains(err.Error(), "reaches past its unit") {
+				t.Fatalf("a part cutting a relocation: error %v", err)
+			}
+		})
+	}
+}
+
+// relocObjectRaw is relocObject with the RELA entries raw (against symbol
+// 1, defined in .debug_info at 0x1000).
+func relocObjectRaw(m elf.Machine, bo binary.ByteOrder, info, raw []byte) []byte {
+	sym := make([]byte, 48)
+	sym[24+4] = byte(elf.ST_INFO(elf.STB_GLOBAL, elf.STT_OBJECT))
+	bo.PutUint16(sym[24+6:], 1)
+	bo.PutUint64(sym[24+8:], 0x1000)
+	bo.PutUint32(sym[24:], 1)
+	return elftest.BuildMachine(elf.ELFCLASS64, bo, elf.ET_REL, m, []elftest.Section{
+		{Name: ".debug_info", Type: elf.SHT_PROGBITS, Align: 1, Data: info},
+		{Name: ".symtab", Type: elf.SHT_SYMTAB, Align: 8, Link: 3, Info: 1, Entsize: 24, Data: sym},
+		{Name: ".strtab", Type: elf.SHT_STRTAB, Align: 1, Data: []byte("\x00s\x00")},
+		{Name: ".rela.debug_info", Type: elf.SHT_RELA, Align: 8, Link: 2, Info: 1, Entsize: 24, Data: raw},
+	})
+}
+
+// TestLazyRelocation: each layout fixture (a relocatable object) scanned
+// from its image, .debug_info relocated unit by unit, decodes as from
+// private copies of its sections relocated whole, pointer targets' names
+// included.
+func TestLazyRelocation(t *testing.T) {
+	for _, p := range layoutObjects(t) {
+		t.Run(p, func(t *testing.T) {
+			raw, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := elf.NewFile(bytes.NewReader(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lazy, err := Scan(f, raw, Options{Workers: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			whole, err := Scan(f, nil, Options{Workers: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			info := f.Section(".debug_info")
+			want := f.Section(".rela.debug_info") != nil && info.Flags&elf.SHF_COMPRESSED == 0
+			if lazy.sec.lazy != nil != want || whole.sec.lazy != nil {
+				t.Fatalf("relocated by unit: from the image %v (want %v), from copies %v", lazy.sec.lazy != nil, want, whole.sec.lazy != nil)
+			}
+			if !reflect.DeepEqual(lazy.Funcs, whole.Funcs) || !reflect.DeepEqual(lazy.Units, whole.Units) {
+				t.Fatal("the scans differ")
+			}
+			for _, fn := range whole.Funcs {
+				for _, prm := range fn.Params {
+					if prm.Type == nil || prm.Type.Kind != KindPointer {
+						continue
+					}
+					a, errA := lazy.TypeName(prm.Type.Target)
+					b, errB := whole.TypeName(prm.Type.Target)
+					if a != b || fmt.Sprint(errA) != fmt.Sprint(errB) {
+						t.Errorf("%s: target of %s: %q %v, relocated whole %q %v", fn.Name, prm.Name, a, errA, b, errB)
+					}
+				}
 			}
 		})
 	}

@@ -39,7 +39,7 @@ type Options struct {
 // must stay valid and unmodified while Scan runs. Relocatable objects get
 // their relocations applied to private copies.
 func Scan(f *elf.File, image []byte, opt Options) (*Data, error) {
-	sec, err := loadSections(f, image)
+	sec, err := loadSections(f, image, opt.Evict)
 	if err != nil {
 		return nil, err
 	}
@@ -58,9 +58,30 @@ func Scan(f *elf.File, image []byte, opt Options) (*Data, error) {
 // scanSections fills d from the DWARF sections, and returns the units
 // read, for reading DIEs after the scan (TypeName).
 func scanSections(d *Data, sec *sections, opt Options) (*ctx, error) {
-	units, err := parseUnitHeaders(sec.info, d.ByteOrder)
+	// The headers' lengths, versions and address sizes are never
+	// relocated: a lazily relocated section's are read from its bytes in
+	// the image, and only the abbreviation offsets relocated.
+	info := sec.info
+	if sec.lazy != nil {
+		info = sec.lazy.src
+	}
+	units, err := parseUnitHeaders(info, d.ByteOrder)
 	if err != nil {
 		return nil, err
+	}
+	if sec.lazy != nil {
+		for _, u := range units {
+			if err := sec.lazy.header(u, d.ByteOrder); err != nil {
+				return nil, err
+			}
+		}
+		// Finding each header's relocations faulted in a few pages of
+		// the tables per unit.
+		if opt.Evict != nil {
+			for _, t := range sec.lazy.rel.tabs {
+				opt.Evict(t.raw)
+			}
+		}
 	}
 	big := d.ByteOrder == binary.BigEndian
 	c := &ctx{sec: sec, units: units, want: opt.Want, evict: opt.Evict}
@@ -78,7 +99,7 @@ func scanSections(d *Data, sec *sections, opt Options) (*ctx, error) {
 	// kernel maps neighbouring cached pages on a fault): let them go
 	// before the units are read in full, a few at a time.
 	if opt.Evict != nil {
-		opt.Evict(sec.info)
+		opt.Evict(info)
 	}
 	errs := make([]error, len(units))
 	// Stage 2: subprograms, parameters and their types, per unit.
@@ -86,8 +107,9 @@ func scanSections(d *Data, sec *sections, opt Options) (*ctx, error) {
 	var unsupported atomic.Int64
 	parallel(workers, len(units), func(w *worker, i int) {
 		w.types = map[uint64]*Type{}
-		w.unsupported, w.typeErr, w.locRead = 0, nil, span{}
+		w.unsupported, w.typeErr, w.locRead, w.strRead = 0, nil, span{}, span{}
 		u := units[i]
+		defer w.letGo(0)
 		if errs[i] = w.startUnit(u); errs[i] != nil {
 			return
 		}
@@ -97,9 +119,16 @@ func scanSections(d *Data, sec *sections, opt Options) (*ctx, error) {
 		}
 		unsupported.Add(int64(w.unsupported))
 		if opt.Evict != nil {
-			opt.Evict(sec.info[u.off:u.end])
+			if sec.lazy == nil {
+				opt.Evict(sec.info[u.off:u.end])
+			}
 			if r := w.locRead; r.lo < r.hi && r.hi <= len(sec.loclists) {
 				opt.Evict(sec.loclists[r.lo:r.hi])
+			}
+			// A module's strings, which its many small units share
+			// less than a vmlinux's, go too.
+			if r := w.strRead; sec.lazy != nil && r.lo < r.hi && r.hi <= len(sec.str) {
+				evictAround(opt.Evict, sec.str, r.lo, r.hi)
 			}
 		}
 	}, c)
@@ -173,6 +202,7 @@ func (c *ctx) addReferenced(d *Data) error {
 			continue
 		}
 		f, ok, err := w.funcAt(c.units[ui], ui, off)
+		w.letGo(keepUnits)
 		if err != nil {
 			return err
 		}
@@ -181,6 +211,7 @@ func (c *ctx) addReferenced(d *Data) error {
 			push(&extra[len(extra)-1])
 		}
 	}
+	w.letGo(0)
 	if w.typeErr != nil {
 		return w.typeErr
 	}

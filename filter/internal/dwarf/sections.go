@@ -4,17 +4,23 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+	"runtime"
+	"slices"
 
 	"github.com/btffilter/btffilter/elfio"
 )
 
-// sections holds the bytes of the DWARF sections the scanner reads. In a
-// linked file they are slices of the caller's image (no copy) unless
-// compressed; in a relocatable object they are private copies with the
-// .rela/.rel relocations applied.
+// sections holds the bytes of the DWARF sections the scanner reads: slices
+// of the caller's image (no copy) unless compressed or relocated. In a
+// relocatable object, the sections relocations apply to are private copies
+// with the .rela/.rel relocations applied, except .debug_info read from an
+// image: lazy relocates it unit by unit, and info is then its region, whose
+// bytes of a unit are readable only while a worker holds the unit
+// (worker.hold).
 type sections struct {
 	info, abbrev, str, lineStr, strOffsets, addr []byte
 	rnglists, loclists, ranges, loc              []byte
+	lazy                                         *lazyInfo
 }
 
 // all returns every section read.
@@ -49,24 +55,28 @@ func (s *sections) slot(name string) *[]byte {
 }
 
 // loadSections reads the DWARF sections of f. image, when not nil, is the
-// whole file f was parsed from: uncompressed sections of a linked file are
-// sliced from it rather than copied.
-func loadSections(f *elf.File, image []byte) (*sections, error) {
+// whole file f was parsed from: uncompressed sections are sliced from it
+// rather than copied, unless relocations apply to them. In a relocatable
+// object, .debug_info is then relocated unit by unit (lazyInfo, relocate.go)
+// and the other sections relocations target are copied and relocated whole.
+// evict is Options.Evict.
+func loadSections(f *elf.File, image []byte, evict func([]byte)) (*sections, error) {
 	s := &sections{}
 	rel := f.Type == elf.ET_REL
-	var syms []elf.Symbol
-	var symErr error
-	symsLoaded := false
+	var st *symtab
+	syms := func() *symtab {
+		if st == nil {
+			st = loadSymtab(f, image)
+		}
+		return st
+	}
 	for idx, sec := range f.Sections {
 		p := s.slot(sec.Name)
 		if p == nil || sec.Type == elf.SHT_NOBITS {
 			continue
 		}
-		var data []byte
-		if sec.Flags&elf.SHF_COMPRESSED == 0 && image != nil && !rel &&
-			sec.Offset <= uint64(len(image)) && sec.FileSize <= uint64(len(image))-sec.Offset {
-			data = image[sec.Offset : sec.Offset+sec.FileSize : sec.Offset+sec.FileSize]
-		} else {
+		data, inImage := inPlace(sec, image)
+		if !inImage {
 			d, err := elfio.SectionContents(sec)
 			if err != nil {
 				return nil, fmt.Errorf("dwarf: section %s: %w", sec.Name, err)
@@ -74,12 +84,15 @@ func loadSections(f *elf.File, image []byte) (*sections, error) {
 			data = d
 		}
 		if rel {
-			if !symsLoaded {
-				syms, symErr = f.Symbols()
-				symsLoaded = true
-			}
-			if err := applyRelocations(f, idx, data, syms, symErr); err != nil {
+			r, err := findRelocs(f, idx, uint64(len(data)), image, syms)
+			if err != nil {
 				return nil, err
+			}
+			if r != nil {
+				r.evict = evict
+				if data, err = s.relocated(p == &s.info, data, inImage, r); err != nil {
+					return nil, err
+				}
 			}
 		}
 		*p = data
@@ -90,7 +103,38 @@ func loadSections(f *elf.File, image []byte) (*sections, error) {
 	if s.abbrev == nil {
 		return nil, fmt.Errorf("dwarf: no .debug_abbrev section")
 	}
+	if s.lazy != nil {
+		runtime.AddCleanup(s, func(l *lazyInfo) { l.close() }, s.lazy)
+	}
 	return s, nil
+}
+
+// relocated returns the bytes of a section relocations r apply to: for
+// .debug_info read in place (info and inImage), the region of a lazyInfo
+// that relocates it unit by unit, set as s.lazy; for any other, a copy
+// relocated whole (data itself when it is already a copy).
+func (s *sections) relocated(info bool, data []byte, inImage bool, r *relocs) ([]byte, error) {
+	if info && inImage && len(data) > 0 {
+		if err := r.check(data); err != nil {
+			return nil, err
+		}
+		if l, err := newLazyInfo(data, r); err == nil {
+			s.lazy = l
+			return l.region, nil
+		}
+		// No address space for the region: relocate a copy instead.
+	}
+	if inImage {
+		src := data
+		data = slices.Clone(src)
+		if r.evict != nil {
+			r.evict(src)
+		}
+	}
+	if err := r.apply(data, 0); err != nil {
+		return nil, err
+	}
+	return data, nil
 }
 
 // relocKind is what one relocation does to the target bytes.
@@ -272,118 +316,6 @@ func relocInfo(m elf.Machine, typ uint32) (relocKind, int) {
 		}
 	}
 	return relNone, -1
-}
-
-// applyRelocations applies, in place, the relocation sections of f that
-// target section index target. Only section-relative values matter in DWARF,
-// so S is the symbol's value (0 for the section symbols compilers use) and
-// relocations against undefined symbols are left alone.
-func applyRelocations(f *elf.File, target int, data []byte, syms []elf.Symbol, symErr error) error {
-	bo := f.ByteOrder
-	tname := f.Sections[target].Name
-	for _, rs := range f.Sections {
-		if (rs.Type != elf.SHT_RELA && rs.Type != elf.SHT_REL) || int(rs.Info) != target {
-			continue
-		}
-		if symErr != nil {
-			return fmt.Errorf("dwarf: %s: symbol table: %w", rs.Name, symErr)
-		}
-		raw, err := rs.Data()
-		if err != nil {
-			return fmt.Errorf("dwarf: section %s: %w", rs.Name, err)
-		}
-		rela := rs.Type == elf.SHT_RELA
-		is64 := f.Class == elf.ELFCLASS64
-		esz := 8
-		switch {
-		case is64 && rela:
-			esz = 24
-		case is64:
-			esz = 16
-		case rela:
-			esz = 12
-		}
-		for i := 0; i+esz <= len(raw); i += esz {
-			var off uint64
-			var sym, typ uint32
-			var addend int64
-			e := raw[i : i+esz]
-			if is64 {
-				off = bo.Uint64(e)
-				info := bo.Uint64(e[8:])
-				sym, typ = uint32(info>>32), uint32(info)
-				if rela {
-					addend = int64(bo.Uint64(e[16:]))
-				}
-			} else {
-				off = uint64(bo.Uint32(e))
-				info := bo.Uint32(e[4:])
-				sym, typ = info>>8, info&0xff
-				if rela {
-					addend = int64(int32(bo.Uint32(e[8:])))
-				}
-			}
-			kind, width := relocInfo(f.Machine, typ)
-			if width < 0 {
-				return fmt.Errorf("dwarf: %s at 0x%x: relocation type %d (%s) unsupported for %v", rs.Name, i, typ, relocName(f.Machine, typ), f.Machine)
-			}
-			if kind == relNone {
-				continue
-			}
-			if off > uint64(len(data)) {
-				return fmt.Errorf("dwarf: %s at 0x%x: offset 0x%x outside %s (0x%x bytes)", rs.Name, i, off, tname, len(data))
-			}
-			if width == widthULEB {
-				n, ok := ulebLen(data[off:])
-				if !ok {
-					return fmt.Errorf("dwarf: %s at 0x%x: no ULEB128 number at offset 0x%x of %s", rs.Name, i, off, tname)
-				}
-				width = n
-			}
-			if uint64(width) > uint64(len(data))-off {
-				return fmt.Errorf("dwarf: %s at 0x%x: offset 0x%x outside %s (0x%x bytes)", rs.Name, i, off, tname, len(data))
-			}
-			var s uint64
-			if sym != 0 {
-				if int(sym) > len(syms) {
-					return fmt.Errorf("dwarf: %s at 0x%x: symbol %d out of range", rs.Name, i, sym)
-				}
-				sm := syms[sym-1]
-				if sm.Section == elf.SHN_UNDEF || sm.Section >= elf.SHN_LORESERVE {
-					continue
-				}
-				s = sm.Value
-			}
-			p := data[off : off+uint64(width)]
-			if !rela {
-				// REL: the addend is the value in place.
-				addend = int64(getUint(bo, p))
-				if width == 4 {
-					addend = int64(int32(addend))
-				}
-			}
-			v := s + uint64(addend)
-			switch kind {
-			case relAbs, relSet:
-				putUint(bo, p, v)
-			case relAdd:
-				putUint(bo, p, getUint(bo, p)+v)
-			case relSub:
-				putUint(bo, p, getUint(bo, p)-v)
-			case relSub6:
-				p[0] = p[0]&0xc0 | (p[0]-byte(v))&0x3f
-			case relSet6:
-				p[0] = p[0]&0xc0 | byte(v)&0x3f
-			case relAdd6:
-				p[0] = p[0]&0xc0 | (p[0]+byte(v))&0x3f
-			case relAddULEB:
-				putULEB(p, getULEB(p)+v)
-			case relSubULEB:
-				putULEB(p, getULEB(p)-v)
-			}
-		}
-	}
-	return nil
 }
 
 // relocName names a relocation type for an error message.

@@ -59,10 +59,13 @@ func (w *worker) typeName(off uint64, depth int) (string, error) {
 		// names asked for spread over most units of a vmlinux, and
 		// keeping every table would cost more than parsing them. The
 		// pages the last unit's DIEs faulted in go likewise.
-		if prev := w.cur; prev != nil && w.evict != nil {
+		// A relocatable object's last few units stay relocated.
+		if prev := w.cur; prev != nil && w.evict != nil && w.sec.lazy == nil {
 			w.evict(w.sec.info[prev.off:prev.end])
 		}
-		if err := w.startUnit(u); err != nil {
+		err := w.startUnit(u)
+		w.letGo(keepUnits)
+		if err != nil {
 			return "", err
 		}
 	}

@@ -338,6 +338,9 @@ func (w *worker) children(u *unit, d *die, f func(*die)) {
 // skipTree returns the offset after the children list that starts at off
 // (up to and including its terminating null entry).
 func (w *worker) skipTree(u *unit, off uint64) (uint64, error) {
+	if err := w.hold(u); err != nil {
+		return 0, err
+	}
 	info := w.sec.info[:u.end]
 	t, err := w.abbrevs(u)
 	if err != nil {

@@ -190,7 +190,13 @@ type unit struct {
 	addrSize  int
 	offSize   int // 4 (32-bit DWARF) or 8 (64-bit DWARF)
 	abbrevOff uint64
-	big       bool // big-endian file
+	abbrevAt  uint64 // offset of the header field abbrevOff was read from
+	big       bool   // big-endian file
+
+	// In a relocatable object read in place (lazyInfo), holders counts
+	// the workers reading the unit's relocated bytes, under relMu.
+	relMu   sync.Mutex
+	holders int
 
 	// prepared reads the unit DIE (the bases below, the name and the
 	// producer) once, by whichever worker needs the unit first: its own,
@@ -260,6 +266,7 @@ func parseUnitHeaders(info []byte, bo binary.ByteOrder) ([]*unit, error) {
 			if err := need(uint64(u.offSize) + 1); err != nil {
 				return nil, err
 			}
+			u.abbrevAt = p
 			u.abbrevOff = readOff()
 			u.addrSize = int(info[p])
 			p++
@@ -271,6 +278,7 @@ func parseUnitHeaders(info []byte, bo binary.ByteOrder) ([]*unit, error) {
 			u.utype = info[p]
 			u.addrSize = int(info[p+1])
 			p += 2
+			u.abbrevAt = p
 			u.abbrevOff = readOff()
 			switch u.utype {
 			case utSkeleton, utSplitCompile:
