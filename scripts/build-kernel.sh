@@ -187,8 +187,12 @@ esac
 vname=$treekey-$vname
 vdir=$top/variants/$vname
 
+# A variant's modification time is when a run last used it: a wrapper
+# variant nothing used for a day is removed below (every change of the
+# wrapper makes a new one, a few hundred MB each).
 if [[ -f $vdir/.complete ]]; then
 	bf_step "$build: $vname complete, skipped" >&2
+	touch "$vdir"
 	printf 'variant %s\n' "$vdir"
 	exit 0
 fi
@@ -197,10 +201,12 @@ mkdir -p "$top/variants"
 exec 9>"$top/.lock"
 flock 9
 if [[ -f $vdir/.complete ]]; then
+	touch "$vdir"
 	printf 'variant %s\n' "$vdir"
 	exit 0
 fi
 rm -rf "$top/variants/.$vname".*
+find "$top/variants" -mindepth 1 -maxdepth 1 -type d -name '*wrapper-*' -mmin +1440 -exec rm -rf {} +
 
 export ARCH=x86_64
 export KBUILD_BUILD_TIMESTAMP='2023-01-01 00:00:00 UTC' KBUILD_BUILD_USER=btffilter KBUILD_BUILD_HOST=kbuild KBUILD_BUILD_VERSION=1
