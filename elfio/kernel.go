@@ -1,6 +1,7 @@
 package elfio
 
 import (
+	"bufio"
 	"bytes"
 	"debug/elf"
 	"encoding/binary"
@@ -274,7 +275,9 @@ func Probe(path string) (Kind, error) {
 	if _, err := fh.Seek(0, io.SeekStart); err != nil {
 		return 0, WithPath(path, err)
 	}
-	r, closeFn, err := decompressor(c, fh)
+	// Buffered: the xz decoder reads its input a byte at a time, which
+	// straight from the file is a system call per byte.
+	r, closeFn, err := decompressor(c, bufio.NewReaderSize(fh, 16<<10))
 	if err != nil {
 		return 0, WithPath(path, err)
 	}

@@ -182,8 +182,11 @@ func (b *bench) start(ctx context.Context, bin string, f func() error) error {
 		return err
 	}
 	err = f()
-	if ctx.Err() != nil {
+	switch {
+	case ctx.Err() != nil && err != nil:
 		return fmt.Errorf("interrupted (%w)", err)
+	case ctx.Err() != nil:
+		return errors.New("interrupted after the last figure")
 	}
 	return err
 }

@@ -24,7 +24,8 @@ type DebugQuery struct {
 	Path string
 	// Release is the kernel release, used for a vmlinux (boot/vmlinux-REL)
 	// and for a module whose Path has no lib/modules/REL component (then
-	// lib/modules/REL/ + the path after "kernel/" is tried).
+	// lib/modules/REL/ + the path from each "kernel" component on is
+	// tried, the outermost first).
 	Release string
 }
 
@@ -109,14 +110,20 @@ func debugCandidates(q DebugQuery, root string) []string {
 		for _, s := range debugSuffixes {
 			p = strings.TrimSuffix(p, s)
 		}
-		var rel string
 		if i := strings.LastIndex(p, "lib/modules/"); i >= 0 {
-			rel = filepath.FromSlash(p[i:])
-		} else if i := strings.LastIndex(p, "kernel/"); i >= 0 && q.Release != "" {
-			rel = filepath.Join("lib", "modules", q.Release, filepath.FromSlash(p[i:]))
-		}
-		if rel != "" {
+			rel := filepath.FromSlash(p[i:])
 			rels = append(rels, rel, rel+".debug")
+		} else if q.Release != "" {
+			// A tree without lib/modules/REL in its path (a copy of one
+			// elsewhere): the module's path below its kernel/ directory,
+			// which may be any "kernel" component of the path
+			// (tree/kernel/arch/x86/kernel/msr.ko), the outermost first.
+			for i := 0; i < len(p); i++ {
+				if strings.HasPrefix(p[i:], "kernel/") && (i == 0 || p[i-1] == '/') {
+					rel := filepath.Join("lib", "modules", q.Release, filepath.FromSlash(p[i:]))
+					rels = append(rels, rel, rel+".debug")
+				}
+			}
 		}
 	}
 	if q.Release != "" && (q.Path == "" || strings.HasPrefix(filepath.Base(q.Path), "vmlinu")) {

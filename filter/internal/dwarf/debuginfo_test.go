@@ -49,6 +49,8 @@ func TestFindDebugInfo(t *testing.T) {
 	copyFile(t, withID, byID)
 	modPath := filepath.Join(root, "usr", "lib", "debug", "lib", "modules", "6.1.0-9-amd64", "kernel", "fs", "foo.ko")
 	copyFile(t, noID, modPath)
+	msrPath := filepath.Join(root, "usr", "lib", "debug", "lib", "modules", "6.1.0-9-amd64", "kernel", "arch", "x86", "kernel", "msr.ko")
+	copyFile(t, noID, msrPath)
 	vmPath := filepath.Join(root, "usr", "lib", "debug", "boot", "vmlinux-6.1.0-9-amd64")
 	copyFile(t, withID, vmPath)
 	// Fedora and RHEL: NAME.ko.debug beside the module's path, and the
@@ -84,6 +86,8 @@ func TestFindDebugInfo(t *testing.T) {
 		{name: "by build-id from the debug directory", q: DebugQuery{BuildID: id}, roots: []string{filepath.Join(root, "usr", "lib", "debug")}, want: byID},
 		{name: "by module path, compressed", q: DebugQuery{Path: "/x/image/lib/modules/6.1.0-9-amd64/kernel/fs/foo.ko.xz"}, roots: []string{root}, want: modPath},
 		{name: "by module path and release", q: DebugQuery{Path: "kernel/fs/foo.ko", Release: "6.1.0-9-amd64"}, roots: []string{root}, want: modPath},
+		{name: "by release, a kernel directory inside the tree", q: DebugQuery{Path: "/tmp/tree/kernel/arch/x86/kernel/msr.ko.xz", Release: "6.1.0-9-amd64"}, roots: []string{root}, want: msrPath},
+		{name: "by release, the tree inside a kernel directory", q: DebugQuery{Path: "/src/kernel/tree/kernel/fs/foo.ko", Release: "6.1.0-9-amd64"}, roots: []string{root}, want: modPath},
 		{name: "candidate without build-id accepted", q: DebugQuery{BuildID: other, Path: "lib/modules/6.1.0-9-amd64/kernel/fs/foo.ko"}, roots: []string{t.TempDir(), root}, want: modPath},
 		{name: "vmlinux by release", q: DebugQuery{Release: "6.1.0-9-amd64"}, roots: []string{root}, want: vmPath},
 		{name: "wrong build-id rejected", q: DebugQuery{BuildID: other, Release: "6.1.0-9-amd64"}, roots: []string{root}, err: "build-id"},
