@@ -3,15 +3,15 @@
 # that kernel's kbuild (the Debian linux-headers of scripts/fetch-headers.sh)
 # and its own compiler: gcc-12 on this machine for 6.1 (aarch64-linux-gnu-gcc-12
 # for arm64), gcc-16 in the sid chroot for 7.2 (aarch64-linux-gnu-gcc-16 for
-# arm64). kbuild adds the module's BTF (pahole, resolve_btfids) against the
-# vmlinux in the headers directory.
+# arm64, riscv64-linux-gnu-gcc-16 for riscv64). kbuild adds the module's BTF
+# (pahole, resolve_btfids) against the vmlinux in the headers directory.
 #
 # The result is cached in $CACHE/abiprobe/<tag>-<key>/abiprobe.ko, the key
 # being a hash of the module source, this script, the headers packages and
 # the compiler's and pahole's versions; BUILD records them. The path of the
 # .ko is the only line printed on stdout; progress goes to stderr.
 #
-# Usage: scripts/build-abiprobe.sh TAG    TAG: 6.1-amd64 6.1-arm64 7.2-amd64 7.2-arm64
+# Usage: scripts/build-abiprobe.sh TAG    TAG: 6.1-amd64 6.1-arm64 7.2-amd64 7.2-arm64 7.2-riscv64
 # Environment: BTFFILTER_CACHE (default /var/cache/btffilter)
 set -euo pipefail
 
@@ -25,7 +25,7 @@ tag=$1
 series=${tag%-*}
 arch=${tag#*-}
 case $tag in
-6.1-amd64 | 6.1-arm64 | 7.2-amd64 | 7.2-arm64) ;;
+6.1-amd64 | 6.1-arm64 | 7.2-amd64 | 7.2-arm64 | 7.2-riscv64) ;;
 *) bf_die "unknown tag $tag" ;;
 esac
 src=$root/testdata/abiprobe
@@ -51,13 +51,19 @@ case $series/$arch in
 	cc=aarch64-linux-gnu-gcc-12
 	;;
 7.2/*)
+	# The headers' .kernelvariables set CROSS_COMPILE for a foreign
+	# architecture; the cross gcc and binutils must be there.
+	case $arch in
+	amd64) triplet= ;;
+	arm64) triplet=aarch64-linux-gnu ;;
+	riscv64) triplet=riscv64-linux-gnu ;;
+	esac
 	pkgs=(make libelf1t64 libssl3t64 zlib1g pahole gcc-16)
-	[[ $arch == arm64 ]] && pkgs+=(gcc-16-aarch64-linux-gnu binutils-aarch64-linux-gnu)
+	[[ -z $triplet ]] || pkgs+=("gcc-16-$triplet" "binutils-$triplet")
 	bash "$here/sid-chroot.sh" ensure "${pkgs[@]}" >&2
 	make_args=()
 	in_env() { bash "$here/sid-chroot.sh" run "$@"; }
-	cc=gcc-16
-	[[ $arch == arm64 ]] && cc=aarch64-linux-gnu-gcc-16
+	cc=${triplet:+$triplet-}gcc-16
 	;;
 esac
 if [[ $series == 6.1 ]]; then

@@ -13,12 +13,12 @@
 #
 # A set is linux-headers-<release>, the -common package it depends on, the
 # linux-kbuild package of the series (host tools, always amd64: they run on
-# this machine, also when the modules are for arm64) and, since 7.x,
+# this machine, also when the modules are for arm64 or riscv64) and, since 7.x,
 # linux-base-<release>. Kernel 6.1 comes from bookworm(-security), 7.2 from
 # sid. The .debs are kept in $CACHE/debs. Idempotent: a complete set is
 # skipped; an incomplete one (no stamp) is redone.
 #
-# Usage: scripts/fetch-headers.sh [TAG...]   TAG: 6.1-amd64 6.1-arm64 7.2-amd64 7.2-arm64
+# Usage: scripts/fetch-headers.sh [TAG...]   TAG: 6.1-amd64 6.1-arm64 7.2-amd64 7.2-arm64 7.2-riscv64
 # Environment: BTFFILTER_CACHE (default /var/cache/btffilter)
 set -euo pipefail
 
@@ -26,7 +26,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-all_tags=(6.1-amd64 6.1-arm64 7.2-amd64 7.2-arm64)
+all_tags=(6.1-amd64 6.1-arm64 7.2-amd64 7.2-arm64 7.2-riscv64)
 stamp=.complete
 hdir=$BF_CACHE/headers
 debs=$BF_CACHE/debs
@@ -143,7 +143,7 @@ tags=("$@")
 ((${#tags[@]} > 0)) || tags=("${all_tags[@]}")
 for tag in "${tags[@]}"; do
 	case $tag in
-	6.1-amd64 | 6.1-arm64 | 7.2-amd64 | 7.2-arm64) ;;
+	6.1-amd64 | 6.1-arm64 | 7.2-amd64 | 7.2-arm64 | 7.2-riscv64) ;;
 	*) bf_die "unknown tag $tag (known: ${all_tags[*]})" ;;
 	esac
 done

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,22 +20,14 @@ import (
 // builds its s390x kernel for z10 (-march=z10), and the s390x BPF JIT, which
 // the trampoline is part of, needs z196 (HAVE_EBPF_JIT is not set), so no
 // fentry program loads there (observed: ENOMEM, "cannot allocate memory",
-// for a function the BTF has).
+// for a function the BTF has). The same holds for the ABI probe, which runs
+// where fentry does.
 var otherArchBoots = []struct {
 	tag    string
 	fentry bool
 }{
 	{"7.2-riscv64", true},
 	{"7.2-s390x", false},
-}
-
-// abiProbe is the hook for the ABI probe of issue 14 (a module whose
-// functions are called with known bytes while fentry records what the
-// trampoline saw): it returns the probe module to load into the filtered
-// kernel of tag, or "" while the probe is not built for that kernel. riscv64
-// is the architecture it is wanted on; nothing builds it here yet.
-func abiProbe(tag string) string {
-	return ""
 }
 
 // TestBootOtherArches boots the filtered 7.2 riscv64 (virt machine,
@@ -44,6 +37,11 @@ func abiProbe(tag string) string {
 // one run; the rewritten kernel boots, every rewritten module loads with its
 // BTF, the dropped functions and one a rule removed from vmlinux are no
 // longer found by fentry, and kept ones attach where the kernel has fentry.
+// Where it has fentry, the ABI probe module (testdata/abiprobe, built for
+// the kernel) is loaded too: unfiltered into the unmodified kernel, and
+// rewritten in the same btffilter run into the filtered one, and the abi
+// rule must agree with the trampoline on every probe function as in
+// TestBootDefaultRules (checkABIProbe).
 func TestBootOtherArches(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots real kernels under QEMU; skipped with -short")
@@ -96,14 +94,30 @@ func TestBootOtherArches(t *testing.T) {
 			if !tt.fentry {
 				ctrlTargets = []string{"do_sys_openat2"}
 			}
+			// The ABI probe, where there is fentry: the unmodified
+			// kernel's trampoline reads the unfiltered module.
+			orig := side{vmlinux: k.Vmlinux, base: base}
+			var probeFuncs []ABIFunc
+			var probeFiles map[string][]byte
+			var probeArgs []string
+			ctrlModules := usable
+			if tt.fentry {
+				var list []byte
+				orig.probe, probeFuncs, list = abiProbeFor(t, tt.tag, base)
+				probeFiles = map[string][]byte{abiListFile: list}
+				probeArgs = abiProbeArgs
+				ctrlModules = append(slices.Clip(usable), orig.probe)
+			}
 			control, err := Run(bootContext(t), Boot{
 				Arch:           k.Arch,
 				Vmlinux:        k.Vmlinux,
 				Vmlinuz:        k.Vmlinuz,
-				Modules:        usable,
+				Modules:        ctrlModules,
 				Fentry:         ctrlTargets,
 				WorkDir:        t.TempDir(),
 				StripSignature: true,
+				Files:          probeFiles,
+				ProbeArgs:      probeArgs,
 			})
 			if err != nil {
 				t.Fatalf("control boot: %v", err)
@@ -138,6 +152,12 @@ func TestBootOtherArches(t *testing.T) {
 				out = append(out, dst)
 			}
 			args = append(append(args, vmlinux), out...)
+			filt := side{vmlinux: vmlinux}
+			if orig.probe != "" {
+				filt.probe = filepath.Join(dir, "abiprobe.ko")
+				copyTo(t, orig.probe, filt.probe)
+				args = append(args, filt.probe)
+			}
 			start := time.Now()
 			cmd := exec.Command(tool, args...)
 			var stderr strings.Builder
@@ -179,8 +199,9 @@ func TestBootOtherArches(t *testing.T) {
 				Fentry:  targets,
 				WorkDir: t.TempDir(),
 			}
-			if p := abiProbe(tt.tag); p != "" {
-				boot.Modules = append(boot.Modules, p)
+			if filt.probe != "" {
+				boot.Modules = append(slices.Clip(boot.Modules), filt.probe)
+				boot.Files, boot.ProbeArgs = probeFiles, probeArgs
 			}
 			got, err := Run(bootContext(t), boot)
 			if err != nil {
@@ -217,6 +238,13 @@ func TestBootOtherArches(t *testing.T) {
 				case !kept && (r == "ok" || !(strings.Contains(r, "not found") || strings.Contains(r, "no FUNC"))):
 					t.Errorf("fentry %s: %q, want a not-found error", target, r)
 				}
+			}
+			if filt.probe != "" {
+				if filt.base, err = btf.LoadSpec(vmlinux); err != nil {
+					t.Fatal(err)
+				}
+				orig.res, filt.res = control, got
+				checkABIProbe(t, tt.tag, &rep, probeFuncs, orig, filt)
 			}
 		})
 	}

@@ -99,9 +99,9 @@ func defaultRulesBoot(t *testing.T, tool, tag string, fentry bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if orig.probe, err = BuildABIProbe(bootContext(t), tag); err != nil {
-		t.Fatal(err)
-	}
+	var probeFuncs []ABIFunc
+	var abiList []byte
+	orig.probe, probeFuncs, abiList = abiProbeFor(t, tag, orig.base)
 	for _, m := range load {
 		orig.modules = append(orig.modules, m.Path)
 	}
@@ -143,21 +143,13 @@ func defaultRulesBoot(t *testing.T, tool, tag string, fentry bool) {
 			t.Fatal(err)
 		}
 	}
-	probeFuncs, err := ABIFuncs(orig.probe, orig.base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var abiNames []string
-	for _, f := range probeFuncs {
-		abiNames = append(abiNames, f.Name)
-	}
 	lists := map[string][]byte{
 		"fentry.txt": []byte(strings.Join(sample, "\n")),
 		"gone.txt":   []byte(strings.Join(removed, "\n")),
-		"abi.txt":    []byte(strings.Join(abiNames, "\n")),
+		abiListFile:  abiList,
 	}
 	// Both kernels boot at once (two cores); -keep: see the probe.
-	args := []string{"-fentry-list", "/fentry.txt", "-gone-list", "/gone.txt", "-abi-list", "/abi.txt", "-keep"}
+	args := append([]string{"-fentry-list", "/fentry.txt", "-gone-list", "/gone.txt"}, abiProbeArgs...)
 	if !fentry {
 		// Every attach would fail as unsupported: BTF lookups only.
 		args = append(args, "-gone-no-attach")
@@ -470,6 +462,33 @@ func checkRemoved(t *testing.T, table *strings.Builder, removed []string, before
 	fmt.Fprintf(table, "  %-34s %12s %12s\n", "removed names found in their BTF", frac(present[0], len(removed)), frac(present[1], len(removed)))
 	fmt.Fprintf(table, "  %-34s %12s %12s\n", "removed names attached by name", frac(attached[0], len(removed)), frac(attached[1], len(removed)))
 	fmt.Fprintf(table, "  %-34s %12s %12d\n", "  of which to a namesake elsewhere", "", elsewhere)
+}
+
+// The ABI probe's list of functions in the guest's initramfs, and the probe
+// arguments that run it and keep every program attached to the end (see
+// the probe's -keep).
+const abiListFile = "abi.txt"
+
+var abiProbeArgs = []string{"-abi-list", "/" + abiListFile, "-keep"}
+
+// abiProbeFor builds the ABI probe module for the kernel tag (cached) and
+// returns it, its probe functions, and their names one a line for the
+// guest's abiListFile.
+func abiProbeFor(t *testing.T, tag string, base *btf.Spec) (string, []ABIFunc, []byte) {
+	t.Helper()
+	ko, err := BuildABIProbe(bootContext(t), tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	funcs, err := ABIFuncs(ko, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range funcs {
+		names = append(names, f.Name)
+	}
+	return ko, funcs, []byte(strings.Join(names, "\n"))
 }
 
 // checkABIProbe compares the abi rule's decisions on the probe module with

@@ -185,3 +185,58 @@ func phrase(arch Arch, l Location) string {
 	return "in " + Location{Slots: l.Slots[:n]}.Format(arch) + " and on the stack at " +
 		Location{Slots: l.Slots[n:]}.Format(arch)
 }
+
+// AlignFromStack returns params with the alignment of an aggregate raised
+// to 16 where the code shows it and the type does not: gcc for riscv64 (12
+// and 16) writes no DW_AT_alignment for aligned(16) on a struct, yet aligns
+// such an argument to 16 on the stack as the psABI says (docs/facts.md §9),
+// so the layout alone puts it 8 bytes too low, and misses that the
+// trampoline, which reads consecutive slots, misreads it. entry(i) is
+// argument i's entry location on the stack as the callee's DWARF gives it,
+// as an offset from the CFA (DW_OP_fbreg with DW_OP_call_frame_cfa as the
+// frame base), ok false when it has none there.
+//
+// An aggregate is raised when Locate puts it by value on the stack at an
+// offset that is not a multiple of 16 and entry puts it at the next
+// multiple of 16: only a 16-byte alignment explains that. Arguments are
+// taken in order, each one located after the earlier ones were raised.
+// Only for riscv64, loongarch64 and x86-64, whose models count stack slots
+// from the CFA and align a stack argument to its alignment when it is 16;
+// arm64 aligns a composite to its natural alignment, where the attribute on
+// the type does not count (AAPCS64 B.6). The other architectures' params
+// are returned as they are.
+func AlignFromStack(arch Arch, params []Arg, entry func(i int) (off int, ok bool)) []Arg {
+	switch arch {
+	case RISCV64, LOONGARCH64, X86_64:
+	default:
+		return params
+	}
+	out := params
+	for i := range params {
+		a := out[i]
+		if !a.Class.aggregate() || a.realAlign() >= 16 {
+			continue
+		}
+		got, ok := entry(i)
+		if !ok {
+			continue
+		}
+		locs, err := Locate(arch, out)
+		if err != nil {
+			return params
+		}
+		l := locs[i]
+		if l.ByRef || len(l.Slots) == 0 || !l.Slots[0].onStack() {
+			continue
+		}
+		at := l.Slots[0].Stack
+		if at%16 == 0 || got != roundUp(at, 16) {
+			continue
+		}
+		if &out[0] == &params[0] {
+			out = append([]Arg(nil), params...)
+		}
+		out[i].ExplicitAlign = 16
+	}
+	return out
+}

@@ -218,3 +218,69 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+// TestAlignFromStack: a struct-level aligned(16) that the DWARF types do
+// not show (gcc for riscv64) is found from the argument's entry location,
+// as in the ABI probe's abp_al16s_p9 on the Debian riscv64 7.2 kernel: nine
+// longs, the struct at [sp+16], not [sp+8], and a long after it.
+func TestAlignFromStack(t *testing.T) {
+	noAlign := tAl16
+	noAlign.ExplicitAlign = 0
+	fn := longs(9, noAlign, tLong)
+	at := func(want map[int]int) func(int) (int, bool) {
+		return func(i int) (int, bool) {
+			off, ok := want[i]
+			return off, ok
+		}
+	}
+	if vd, err := Judge(RISCV64, v72, Func{Params: fn}); err != nil || vd.Outcome != Keep {
+		t.Fatalf("without the alignment: %v %v, want keep (the layout alone hides it)", vd, err)
+	}
+	for _, tc := range []struct {
+		name    string
+		arch    Arch
+		params  []Arg
+		entry   map[int]int
+		raised  int // index raised to 16, -1 none
+		outcome Outcome
+		arg     int
+	}{
+		{"riscv64 abp_al16s_p9", RISCV64, fn, map[int]int{8: 0, 9: 16, 10: 32}, 9, Remove, 9},
+		{"loongarch64 same", LOONGARCH64, fn, map[int]int{9: 16}, 9, Remove, 9},
+		{"riscv64 where the model already has it", RISCV64, fn, map[int]int{9: 8}, -1, Keep, -1},
+		{"riscv64 no entry location", RISCV64, fn, nil, -1, Keep, -1},
+		{"riscv64 an offset 16-alignment does not explain", RISCV64, fn, map[int]int{9: 24}, -1, Keep, -1},
+		{"riscv64 at an even slot already", RISCV64, longs(10, noAlign), map[int]int{10: 16}, -1, Keep, -1},
+		{"riscv64 in registers", RISCV64, longs(1, noAlign, tLong), map[int]int{1: 16}, -1, Keep, -1},
+		{"riscv64 a scalar", RISCV64, longs(10), map[int]int{9: 16}, -1, Keep, -1},
+		{"x86_64 on the stack", X86_64, longs(7, noAlign), map[int]int{6: 0, 7: 16}, 7, Remove, 7},
+		{"arm64 ignores the attribute on the type", ARM64, longs(9, noAlign), map[int]int{9: 16}, -1, Keep, -1},
+		{"s390x counts from another origin", S390X, longs(6, noAlign), map[int]int{6: 16}, -1, Keep, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := append([]Arg(nil), tc.params...)
+			got := AlignFromStack(tc.arch, tc.params, at(tc.entry))
+			for i := range got {
+				want := tc.params[i].ExplicitAlign
+				if i == tc.raised {
+					want = 16
+				}
+				if got[i].ExplicitAlign != want {
+					t.Errorf("arg %d: ExplicitAlign %d, want %d", i, got[i].ExplicitAlign, want)
+				}
+			}
+			for i := range before {
+				if before[i].ExplicitAlign != tc.params[i].ExplicitAlign {
+					t.Errorf("arg %d of the input was changed", i)
+				}
+			}
+			vd, err := Judge(tc.arch, v72, Func{Params: got})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if vd.Outcome != tc.outcome || vd.Arg != tc.arg {
+				t.Errorf("judged %s arg %d (%s), want %s arg %d", vd.Outcome, vd.Arg, vd.Reason, tc.outcome, tc.arg)
+			}
+		})
+	}
+}
