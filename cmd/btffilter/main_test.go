@@ -203,6 +203,19 @@ func TestBadInput(t *testing.T) {
 			exe, _ := os.Executable()
 			return copyFile(t, exe, dir)
 		}, nil, ".BTF", nil},
+		// A module without .BTF, and no base given: the missing section
+		// is the first error, not the missing base.
+		{"module without .BTF", func(t *testing.T, dir string) string {
+			p := module(t, dir)
+			data, _ := os.ReadFile(p)
+			i := bytes.Index(data, []byte("\x00.BTF\x00"))
+			if i < 0 {
+				t.Fatalf("%s: no .BTF section name", p)
+			}
+			copy(data[i+1:], ".XTF")
+			os.WriteFile(p, data, 0o644)
+			return p
+		}, nil, "section .BTF: no such section", nil},
 		{"corrupt BTF header", func(t *testing.T, dir string) string {
 			p := filepath.Join(dir, "base.btf")
 			data, _ := os.ReadFile("../../testdata/x86_64/gcc/base.btf")
