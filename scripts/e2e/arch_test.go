@@ -49,6 +49,7 @@ func TestBootOtherArches(t *testing.T) {
 	tool := buildTool(t, t.TempDir())
 	for _, tt := range otherArchBoots {
 		t.Run(tt.tag, func(t *testing.T) {
+			t.Parallel() // see TestBootUnmodified
 			k, err := kernels.Load(tt.tag)
 			if err != nil {
 				t.Fatal(err)

@@ -54,6 +54,9 @@ func TestBootUnmodified(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.tag, func(t *testing.T) {
+			// Each kernel boots on its own: two boots share the machine's
+			// two cores (go test -parallel is GOMAXPROCS).
+			t.Parallel()
 			k, err := kernels.Load(tt.tag)
 			if err != nil {
 				t.Fatal(err)
@@ -137,6 +140,7 @@ func TestBootCorruptBTF(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s/strip=%v", tt.tag, tt.strip), func(t *testing.T) {
+			t.Parallel()
 			k, err := kernels.Load(tt.tag)
 			if err != nil {
 				t.Fatal(err)

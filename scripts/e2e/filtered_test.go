@@ -40,6 +40,7 @@ func TestBootFiltered(t *testing.T) {
 	tool := buildTool(t, t.TempDir())
 	for _, tag := range []string{"6.1-amd64", "7.2-amd64", "7.2-arm64"} {
 		t.Run(tag, func(t *testing.T) {
+			t.Parallel() // see TestBootUnmodified
 			k, err := kernels.Load(tag)
 			if err != nil {
 				t.Fatal(err)
