@@ -124,22 +124,7 @@ func TestBootOtherArches(t *testing.T) {
 				t.Fatalf("control boot: %v", err)
 			}
 			t.Logf("control boot of %s: /init after %v, done after %v", control.Release, control.BootTime.Round(time.Millisecond), control.Total.Round(time.Millisecond))
-			var mods, drops []string
-			keep := ""
-			for _, m := range usable {
-				name := mustModuleName(t, m)
-				if control.Insmod[name] != "ok" || !control.ModuleBTF[name] || len(mods) == filteredModules {
-					continue
-				}
-				if keep == "" && len(fns[m]) >= 2 {
-					keep = name + ":" + fns[m][0]
-				}
-				mods = append(mods, m)
-				drops = append(drops, fns[m][len(fns[m])-1])
-			}
-			if len(mods) < filteredModules || keep == "" {
-				t.Fatalf("%d of %d candidate modules load in the unmodified kernel (want %d), module function %q", len(mods), len(usable), filteredModules, keep)
-			}
+			mods, drops, keep := chooseDrops(t, control, usable, fns)
 			dir := t.TempDir()
 			vmlinux := filepath.Join(dir, "vmlinux")
 			copyTo(t, k.Vmlinux, vmlinux)

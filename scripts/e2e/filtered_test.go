@@ -84,22 +84,7 @@ func TestBootFiltered(t *testing.T) {
 			}
 			// Each module: one traceable function to drop; the first
 			// module with two also gives the one that must still attach.
-			var mods, drops []string
-			keep := ""
-			for _, m := range usable {
-				name := mustModuleName(t, m)
-				if control.Insmod[name] != "ok" || !control.ModuleBTF[name] || len(mods) == filteredModules {
-					continue
-				}
-				if keep == "" && len(fns[m]) >= 2 {
-					keep = name + ":" + fns[m][0]
-				}
-				mods = append(mods, m)
-				drops = append(drops, fns[m][len(fns[m])-1])
-			}
-			if len(mods) < filteredModules || keep == "" {
-				t.Fatalf("%d of %d candidate modules load in the unmodified kernel (want %d), module function %q", len(mods), len(usable), filteredModules, keep)
-			}
+			mods, drops, keep := chooseDrops(t, control, usable, fns)
 			dir := t.TempDir()
 			vmlinux := filepath.Join(dir, "vmlinux")
 			copyTo(t, k.Vmlinux, vmlinux)
@@ -190,4 +175,27 @@ func copyTo(t *testing.T, src, dst string) {
 	if err := os.WriteFile(dst, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// chooseDrops picks, among the usable modules that loaded with their BTF in
+// the control boot, filteredModules to rewrite: each gives its last
+// traceable function to drop, and the first with two gives the one that
+// must still attach (keep, "module:function").
+func chooseDrops(t *testing.T, control *Result, usable []string, fns map[string][]string) (mods, drops []string, keep string) {
+	t.Helper()
+	for _, m := range usable {
+		name := mustModuleName(t, m)
+		if control.Insmod[name] != "ok" || !control.ModuleBTF[name] || len(mods) == filteredModules {
+			continue
+		}
+		if keep == "" && len(fns[m]) >= 2 {
+			keep = name + ":" + fns[m][0]
+		}
+		mods = append(mods, m)
+		drops = append(drops, fns[m][len(fns[m])-1])
+	}
+	if len(mods) < filteredModules || keep == "" {
+		t.Fatalf("%d of %d candidate modules load in the unmodified kernel (want %d), module function %q", len(mods), len(usable), filteredModules, keep)
+	}
+	return mods, drops, keep
 }
