@@ -21,4 +21,11 @@
 // No stage reaches back: each takes what the one before it produced. The
 // rooms the stages use live under internal/ and are not meant for other
 // programs; filter/btf (the codec) and elfio (the containers) are.
+//
+// Memory is the process's: while Blob or Run checks an output of 1 MiB or
+// more, the garbage collector's target is lowered to half of what it was
+// (runtime/debug.SetGCPercent; left alone when the collector is off) and
+// restored when the last such check ends, and a large input's garbage is
+// collected at once (runtime.GC) when it is done with. A program that
+// tunes its own collector should know this.
 package filter
