@@ -314,9 +314,16 @@ var archAliases = map[string]string{
 	"amd64": "x86_64", "x86-64": "x86_64", "x64": "x86_64",
 	"aarch64": "arm64",
 	"riscv":   "riscv64",
-	"ppc64le": "ppc64", "ppc64el": "ppc64", "powerpc64le": "ppc64", "powerpc64": "ppc64", "powerpc": "ppc64",
+	"ppc64el": "ppc64le", "powerpc64le": "ppc64le", "powerpc64": "ppc64", "powerpc": "ppc",
+	"loong64": "loongarch64", "loongarch": "loongarch64",
 	"i686": "i386", "x86": "i386",
 	"armhf": "arm", "armel": "arm",
+}
+
+// archNames are the names Arch gives, besides debug/elf's EM_ names.
+var archNames = []string{
+	"x86_64", "x32", "arm64", "arm64_32", "riscv64", "riscv32", "s390x", "s390",
+	"i386", "arm", "ppc64le", "ppc64", "ppc", "loongarch64", "loongarch32", "bpf",
 }
 
 // CanonicalArch returns the name Arch gives for an architecture named
@@ -327,7 +334,7 @@ func CanonicalArch(name string) (string, bool) {
 	if a, ok := archAliases[n]; ok {
 		return a, true
 	}
-	for _, a := range []string{"x86_64", "arm64", "riscv64", "s390x", "i386", "arm", "ppc64", "bpf", "x32", "arm64_32", "riscv32"} {
+	for _, a := range archNames {
 		if n == a {
 			return a, true
 		}

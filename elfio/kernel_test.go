@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/btffilter/btffilter/elfio/elftest"
 )
 
 // TestKernelQuestions: what the fixtures' ELF headers, .modinfo and
@@ -153,5 +155,45 @@ func TestKernelReleaseNoSymbols(t *testing.T) {
 	}
 	if got := f.KernelRelease(); got != "6.1.0-fixture-amd64" {
 		t.Errorf("KernelRelease = %q, want 6.1.0-fixture-amd64", got)
+	}
+}
+
+// TestCanonicalArch: every name Arch gives (the JSON report's arch) is an
+// --arch spelling of itself, and the other spellings of each map onto it.
+func TestCanonicalArch(t *testing.T) {
+	for _, tc := range []struct {
+		machine elf.Machine
+		class   elf.Class
+		bo      binary.ByteOrder
+	}{
+		{elf.EM_X86_64, elf.ELFCLASS64, binary.LittleEndian}, {elf.EM_X86_64, elf.ELFCLASS32, binary.LittleEndian},
+		{elf.EM_AARCH64, elf.ELFCLASS64, binary.LittleEndian}, {elf.EM_AARCH64, elf.ELFCLASS32, binary.LittleEndian},
+		{elf.EM_RISCV, elf.ELFCLASS64, binary.LittleEndian}, {elf.EM_RISCV, elf.ELFCLASS32, binary.LittleEndian},
+		{elf.EM_S390, elf.ELFCLASS64, binary.BigEndian}, {elf.EM_S390, elf.ELFCLASS32, binary.BigEndian},
+		{elf.EM_386, elf.ELFCLASS32, binary.LittleEndian}, {elf.EM_ARM, elf.ELFCLASS32, binary.LittleEndian},
+		{elf.EM_PPC64, elf.ELFCLASS64, binary.LittleEndian}, {elf.EM_PPC64, elf.ELFCLASS64, binary.BigEndian},
+		{elf.EM_PPC64, elf.ELFCLASS32, binary.BigEndian},
+		{elf.EM_LOONGARCH, elf.ELFCLASS64, binary.LittleEndian}, {elf.EM_LOONGARCH, elf.ELFCLASS32, binary.LittleEndian},
+		{elf.EM_BPF, elf.ELFCLASS64, binary.LittleEndian}, {elf.EM_SPARCV9, elf.ELFCLASS64, binary.BigEndian},
+	} {
+		f, err := NewFile("t.o", elftest.BuildMachine(tc.class, tc.bo, elf.ET_REL, tc.machine, nil))
+		if err != nil {
+			t.Fatalf("%v %v: %v", tc.machine, tc.class, err)
+		}
+		name := f.Arch()
+		if got, ok := CanonicalArch(name); !ok || got != name {
+			t.Errorf("%v %v %v: Arch %q, CanonicalArch gives %q, %v", tc.machine, tc.class, tc.bo, name, got, ok)
+		}
+	}
+	for alias, want := range map[string]string{
+		"amd64": "x86_64", "aarch64": "arm64", "ppc64el": "ppc64le", "powerpc64le": "ppc64le",
+		"powerpc64": "ppc64", "powerpc": "ppc", "loong64": "loongarch64", "i686": "i386", "armhf": "arm", "S390X": "s390x",
+	} {
+		if got, ok := CanonicalArch(alias); !ok || got != want {
+			t.Errorf("CanonicalArch(%q) = %q, %v; want %q", alias, got, ok, want)
+		}
+	}
+	if got, ok := CanonicalArch("mips64"); ok {
+		t.Errorf("CanonicalArch(mips64) = %q, accepted", got)
 	}
 }

@@ -111,7 +111,7 @@ func (j *Judging) parse() (*judging, error) {
 	if j.Arch != "" {
 		a, ok := elfio.CanonicalArch(j.Arch)
 		if !ok {
-			return nil, fmt.Errorf("--arch: unknown architecture %q (x86_64, arm64, riscv64, s390x, ppc64, i386, arm, ... or a Debian or GNU spelling of one)", j.Arch)
+			return nil, fmt.Errorf("--arch: unknown architecture %q (x86_64, arm64, riscv64, s390x, ppc64le, loongarch64, i386, arm, ... or a Debian or GNU spelling of one)", j.Arch)
 		}
 		c.arch = a
 		c.model, _ = abi.ParseArch(a)
