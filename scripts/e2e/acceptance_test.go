@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf/btf"
-
 	"github.com/btffilter/btffilter/filter"
 	"github.com/btffilter/btffilter/scripts/kernels"
 )
@@ -196,18 +194,7 @@ func hasSection(t *testing.T, path, name string) bool {
 }
 
 func distilledBoot(t *testing.T, tool, tag string) {
-	k, err := kernels.Load(tag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := btf.LoadSpec(k.Vmlinux)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := k.ModuleFiles()
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, base, files := loadKernel(t, tag)
 	// Candidates: no dependencies, loadable in a plain guest, no .BTF_ids
 	// (build-distilled.sh does not resolve them again), two traceable
 	// FUNCs (one to drop, one to keep). Each set gets a margin of four for

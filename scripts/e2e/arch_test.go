@@ -12,7 +12,6 @@ import (
 	"github.com/cilium/ebpf/btf"
 
 	"github.com/btffilter/btffilter/filter"
-	"github.com/btffilter/btffilter/scripts/kernels"
 )
 
 // otherArchBoots are the kernels of the other 64-bit architectures that
@@ -50,18 +49,7 @@ func TestBootOtherArches(t *testing.T) {
 	for _, tt := range otherArchBoots {
 		t.Run(tt.tag, func(t *testing.T) {
 			t.Parallel() // see TestBootUnmodified
-			k, err := kernels.Load(tt.tag)
-			if err != nil {
-				t.Fatal(err)
-			}
-			base, err := btf.LoadSpec(k.Vmlinux)
-			if err != nil {
-				t.Fatal(err)
-			}
-			files, err := k.ModuleFiles()
-			if err != nil {
-				t.Fatal(err)
-			}
+			k, base, files := loadKernel(t, tt.tag)
 			// PickModules decompresses every file it is given; these
 			// kernels ship 2,200 to 3,200 modules, so it is given an even
 			// sample of about 300.
@@ -74,18 +62,7 @@ func TestBootOtherArches(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fns := map[string][]string{}
-			var usable []string
-			for _, m := range cands {
-				f, err := TraceableFuncs(m, base)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(f) > 0 {
-					fns[m] = f
-					usable = append(usable, m)
-				}
-			}
+			usable, fns := withTraceable(t, cands, base)
 			// Where the kernel has no fentry, the control boot tries it on
 			// do_sys_openat2: the filtered kernel must fail the kept
 			// targets with that same error. (Under TCG an attach takes

@@ -41,18 +41,7 @@ func TestBootFiltered(t *testing.T) {
 	for _, tag := range []string{"6.1-amd64", "7.2-amd64", "7.2-arm64"} {
 		t.Run(tag, func(t *testing.T) {
 			t.Parallel() // see TestBootUnmodified
-			k, err := kernels.Load(tag)
-			if err != nil {
-				t.Fatal(err)
-			}
-			base, err := btf.LoadSpec(k.Vmlinux)
-			if err != nil {
-				t.Fatal(err)
-			}
-			files, err := k.ModuleFiles()
-			if err != nil {
-				t.Fatal(err)
-			}
+			k, base, files := loadKernel(t, tag)
 			// Modules that load in the unmodified kernel under QEMU (some
 			// refuse for want of hardware) and have a traceable function
 			// of their own: the filtered kernel must load these too.
@@ -60,18 +49,7 @@ func TestBootFiltered(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fns := map[string][]string{}
-			var usable []string
-			for _, m := range cands {
-				f, err := TraceableFuncs(m, base)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(f) > 0 {
-					fns[m] = f
-					usable = append(usable, m)
-				}
-			}
+			usable, fns := withTraceable(t, cands, base)
 			control, err := Run(bootContext(t), Boot{
 				Arch:           k.Arch,
 				Vmlinux:        k.Vmlinux,
@@ -198,4 +176,42 @@ func chooseDrops(t *testing.T, control *Result, usable []string, fns map[string]
 		t.Fatalf("%d of %d candidate modules load in the unmodified kernel (want %d), module function %q", len(mods), len(usable), filteredModules, keep)
 	}
 	return mods, drops, keep
+}
+
+// loadKernel loads the cached kernel tag, its vmlinux BTF and the list of
+// its shipped module files.
+func loadKernel(t *testing.T, tag string) (*kernels.Kernel, *btf.Spec, []string) {
+	t.Helper()
+	k, err := kernels.Load(tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := btf.LoadSpec(k.Vmlinux)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := k.ModuleFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, base, files
+}
+
+// withTraceable keeps the candidate modules that have a traceable function
+// of their own on base, in order, with those functions.
+func withTraceable(t *testing.T, cands []string, base *btf.Spec) ([]string, map[string][]string) {
+	t.Helper()
+	fns := map[string][]string{}
+	var usable []string
+	for _, m := range cands {
+		f, err := TraceableFuncs(m, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(f) > 0 {
+			fns[m] = f
+			usable = append(usable, m)
+		}
+	}
+	return usable, fns
 }
