@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/btffilter/btffilter/elfio"
 	"github.com/btffilter/btffilter/filter/btf"
+	"github.com/btffilter/btffilter/filter/btf/btftest"
 	"github.com/btffilter/btffilter/scripts/kernels"
 )
 
@@ -23,16 +23,7 @@ func vmlinuxBTF(b *testing.B) []byte {
 	if err != nil {
 		b.Fatal(err)
 	}
-	f, err := elfio.Open(k.Vmlinux)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	raw, err := f.BTF()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return bytes.Clone(raw)
+	return btftest.Raw(b, k.Vmlinux)
 }
 
 // vmlinuxTypes is the number of types of the 6.1 amd64 vmlinux's BTF.

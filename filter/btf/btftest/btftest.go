@@ -3,6 +3,7 @@
 package btftest
 
 import (
+	"bytes"
 	"encoding/binary"
 	"testing"
 
@@ -55,20 +56,28 @@ func (b *Builder) Add(name string, k btf.Kind, vlen int, kflag bool, sizeType ui
 	return b.Spec.NextID() - 1
 }
 
-// Load reads the BTF of the file at path (an ELF file's .BTF, or a raw
-// blob), split on base when base is not nil, and checks it against the
-// kernel's rules. Any failure fails the test.
-func Load(t testing.TB, path string, base *btf.Spec) *btf.Spec {
+// Raw returns a copy of the BTF of the file at path (an ELF file's .BTF, or
+// a raw blob), as it is. Any failure fails the test.
+func Raw(t testing.TB, path string) []byte {
 	t.Helper()
 	f, err := elfio.Open(path)
 	if err != nil {
 		t.Fatalf("%v (fixtures: scripts/build-fixtures.sh; kernels: scripts/fetch-kernels.sh)", err)
 	}
+	defer f.Close()
 	raw, err := f.BTF()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := btf.ValidateBlob(raw, base)
+	return bytes.Clone(raw)
+}
+
+// Load reads the BTF of the file at path (an ELF file's .BTF, or a raw
+// blob), split on base when base is not nil, and checks it against the
+// kernel's rules. Any failure fails the test.
+func Load(t testing.TB, path string, base *btf.Spec) *btf.Spec {
+	t.Helper()
+	s, err := btf.ValidateBlob(Raw(t, path), base)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/btffilter/btffilter/elfio"
+	"github.com/btffilter/btffilter/filter/btf/btftest"
 	"github.com/btffilter/btffilter/scripts/kernels"
 )
 
@@ -20,16 +20,7 @@ func vmlinuxBTF(b *testing.B) []byte {
 	if err != nil {
 		b.Fatal(err)
 	}
-	f, err := elfio.Open(k.Vmlinux)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	raw, err := f.BTF()
-	if err != nil {
-		b.Fatal(err)
-	}
-	raw = bytes.Clone(raw)
+	raw := btftest.Raw(b, k.Vmlinux)
 	// Both checks must read the whole blob: one that stops short of its
 	// last byte would pass this.
 	bad := bytes.Clone(raw)
