@@ -75,6 +75,8 @@ else
 	# The headers' Makefile names KBUILD_OUTPUT by its installed path;
 	# point it at the unpacked copy instead.
 	make_args+=("KBUILD_OUTPUT=$kdir")
+	# resolve_btfids runs, so the module gets its .BTF_ids sets.
+	make_args+=(ABIPROBE_BTF_IDS=y)
 fi
 [[ -f $kdir/vmlinux ]] || bf_die "$kdir/vmlinux missing (module BTF needs it): remove $hdir and run scripts/fetch-headers.sh $tag"
 
@@ -108,6 +110,14 @@ readelf -S -W "$ko" | grep -q ' \.BTF ' || {
 }
 if [[ $series == 6.1 ]] && readelf -S -W "$ko" | grep -q ' \.BTF_ids '; then
 	bf_die "abiprobe $tag: abiprobe.ko has .BTF_ids, which resolve_btfids would have to patch"
+fi
+if [[ $series != 6.1 ]]; then
+	readelf -S -W "$ko" | grep -q ' \.BTF_ids ' || bf_die "abiprobe $tag: abiprobe.ko has no .BTF_ids"
+	# "WARN: resolve_btfids: unresolved symbol NAME" when a BTF_ID names
+	# nothing in the module's BTF.
+	if grep 'resolve_btfids' "$build/build.log" | grep -i 'warn' >&2; then
+		bf_die "abiprobe $tag: resolve_btfids warned"
+	fi
 fi
 tmp=$out.tmp
 rm -rf "$tmp"

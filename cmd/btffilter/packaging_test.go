@@ -194,14 +194,14 @@ func TestPackagingSnippets(t *testing.T) {
 		againUnchanged(t, "-B", k.Vmlinux, build)
 	})
 
-	t.Run("dkms-post-build", func(t *testing.T) {
+	t.Run("dkms-make", func(t *testing.T) {
 		build := t.TempDir()
 		for _, r := range rels {
 			d := stripCompression(r)
 			place(t, filepath.Join(k.DbgModules, d), filepath.Join(build, filepath.Base(d)), false)
 		}
 		script := filepath.Join(t.TempDir(), "btffilter-dkms.sh")
-		if err := os.WriteFile(script, []byte(snippet(t, "dkms-post-build")), 0o755); err != nil {
+		if err := os.WriteFile(script, []byte(snippet(t, "dkms-make")), 0o755); err != nil {
 			t.Fatal(err)
 		}
 		shell(t, build, binDir, []string{script, rel}, "BTFFILTER_BASE="+k.Vmlinux)

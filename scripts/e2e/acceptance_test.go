@@ -27,14 +27,15 @@ const distilledPerSet = 20
 // (docs/testing.md, "What the kernel accepts"): modules with a distilled
 // base filtered without -B load into the unmodified 7.2 kernels, and
 // btffilter --check predicts what a booted kernel does with every module
-// it is given. Three boots, two at a time: 7.2 amd64 and 7.2 arm64 load the
+// it is given. Four boots, two at a time: 7.2 amd64 and 7.2 arm64 load the
 // ABI probe module as a 7.2 external build makes it (a distilled base,
-// default rules), Debian modules given a distilled base by pahole 1.32
+// default rules, .BTF_ids whose kfunc a BPF program calls), Debian modules given a distilled base by pahole 1.32
 // (one set filtered with --drop, one with the default rules), a module
 // whose .BTF only the kernel's verifier refuses and one whose distilled
 // base names a type of another size than the vmlinux's; a second Debian
 // 6.1 kernel (6.1.0-54) loads 6.1.0-53 modules, once as insmod does and
-// once forced, and one of its own.
+// once forced, and one of its own; and 7.2 amd64 loads modules of Debian's
+// DKMS packages as dkms builds them (dkmsBoot).
 func TestBootAcceptance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds modules and boots real kernels under QEMU; skipped with -short")
@@ -42,15 +43,18 @@ func TestBootAcceptance(t *testing.T) {
 	tool := buildTool(t, t.TempDir())
 	slots := make(chan struct{}, 2) // two boots at once on two cores
 	t.Run("boots", func(t *testing.T) {
-		for _, tag := range []string{"7.2-amd64", "7.2-arm64", "6.1-amd64+6.1.0-54"} {
+		for _, tag := range []string{"7.2-amd64", "7.2-arm64", "6.1-amd64+6.1.0-54", "7.2-amd64+dkms"} {
 			t.Run(tag, func(t *testing.T) {
 				t.Parallel()
 				slots <- struct{}{}
 				defer func() { <-slots }()
 				start := time.Now()
-				if tag == "6.1-amd64+6.1.0-54" {
+				switch tag {
+				case "6.1-amd64+6.1.0-54":
 					neighbourBoot(t, tool)
-				} else {
+				case "7.2-amd64+dkms":
+					dkmsBoot(t, tool)
+				default:
 					distilledBoot(t, tool, tag)
 				}
 				t.Logf("%s: %v", tag, time.Since(start).Round(time.Second))
@@ -358,12 +362,16 @@ func distilledBoot(t *testing.T, tool, tag string) {
 	}
 	slices.Sort(gone)
 	res, err := Run(bootContext(t), Boot{
-		Arch:      k.Arch,
-		Vmlinux:   k.Vmlinux,
-		Modules:   boot,
-		WorkDir:   t.TempDir(),
-		Files:     map[string][]byte{"fentry.txt": []byte(strings.Join(targets, "\n")), "gone.txt": []byte(strings.Join(gone, "\n"))},
-		ProbeArgs: []string{"-fentry-list", "/fentry.txt", "-gone-list", "/gone.txt", "-keep"},
+		Arch:    k.Arch,
+		Vmlinux: k.Vmlinux,
+		Modules: boot,
+		WorkDir: t.TempDir(),
+		Files: map[string][]byte{
+			"fentry.txt": []byte(strings.Join(targets, "\n")),
+			"gone.txt":   []byte(strings.Join(gone, "\n")),
+			"kfunc.o":    buildKfuncCaller(t),
+		},
+		ProbeArgs: []string{"-kfunc-call", "/kfunc.o", "-fentry-list", "/fentry.txt", "-gone-list", "/gone.txt", "-keep"},
 		MemoryMB:  2048,
 	})
 	if err != nil {
@@ -429,6 +437,12 @@ func distilledBoot(t *testing.T, tool, tag string) {
 	if p := preds[resized]; !strings.HasPrefix(p.reason, "relocation onto ") {
 		t.Errorf("resized case (%s grown by 8 bytes in .BTF.base): refused for %q, want the relocation", grown, p.reason)
 	}
+	// The probe's kfunc set (.BTF_ids, renumbered by the filter) registered
+	// and names the FUNC that a BPF program calls by name.
+	if got := res.Kfunc[kfuncCaller]; got != "ok 40002" {
+		t.Errorf("%s calling abiprobe_kfunc_mix(40, 2): %q, want ok 40002", kfuncCaller, got)
+	}
+	fmt.Fprintf(&table, "  BPF program calling the probe's kfunc through its filtered .BTF_ids: %s\n", res.Kfunc[kfuncCaller])
 	nAbsent, nAttached, nGone := 0, 0, 0
 	for _, g := range gone {
 		if mod, _, _ := strings.Cut(g, ":"); res.Insmod[mod] != "ok" {
@@ -463,6 +477,26 @@ func distilledBoot(t *testing.T, tool, tag string) {
 	}
 	t.Logf("boot: /init after %v, done after %v", res.BootTime.Round(time.Second), res.Total.Round(time.Second))
 	t.Log("\n" + table.String())
+}
+
+// kfuncCaller is the program of testdata/abiprobe/kfunc.bpf.c.
+const kfuncCaller = "abiprobe_call_mix"
+
+// buildKfuncCaller compiles testdata/abiprobe/kfunc.bpf.c (little-endian
+// BPF, for the amd64 and arm64 guests) and returns the object.
+func buildKfuncCaller(t *testing.T) []byte {
+	t.Helper()
+	_, self, _, _ := runtime.Caller(0)
+	src := filepath.Join(filepath.Dir(self), "..", "..", "testdata", "abiprobe", "kfunc.bpf.c")
+	obj := filepath.Join(t.TempDir(), "kfunc.o")
+	if out, err := exec.Command("clang", "-target", "bpfel", "-O2", "-g", "-c", src, "-o", obj).CombinedOutput(); err != nil {
+		t.Fatalf("clang %s: %v\n%s", src, err, out)
+	}
+	b, err := os.ReadFile(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // growBaseStruct makes a named struct of the module's .BTF.base 8 bytes

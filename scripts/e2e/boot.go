@@ -75,6 +75,7 @@ type Result struct {
 	ModuleBTF map[string]bool   // module name -> /sys/kernel/btf/<name> exists
 	Insmod    map[string]string // module name -> "ok" or insmod's error
 	Gone      map[string]string // -gone-list target -> "absent|present|nobtf ok|TEXT"
+	Kfunc     map[string]string // -kfunc-call program -> "ok RETVAL" or "err TEXT"
 	ABI       map[string]string // -abi-list function -> the rest of its line
 	ABIOrder  []string          // -abi-list functions in the order they started
 	Notes     []string          // the probe's notes ("phase NAME UPTIME", ...)

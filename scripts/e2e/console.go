@@ -26,6 +26,7 @@ func newParser() *parser {
 		ModuleBTF: map[string]bool{},
 		Insmod:    map[string]string{},
 		Gone:      map[string]string{},
+		Kfunc:     map[string]string{},
 		ABI:       map[string]string{},
 	}}
 }
@@ -65,6 +66,13 @@ func (p *parser) line(l string) {
 			return
 		}
 		p.res.Fentry[name] = result(status)
+	case "kfunc":
+		name, status, ok := strings.Cut(args, " ")
+		if !ok {
+			p.bad(l)
+			return
+		}
+		p.res.Kfunc[name] = status
 	case "gone":
 		name, status, ok := strings.Cut(args, " ")
 		if !ok {

@@ -12,6 +12,8 @@ func TestParser(t *testing.T) {
 		"PROBE insmod eql err insmod: can't insert '/modules/01-eql.ko': File exists\n" +
 		"PROBE btf bfq yes\n" +
 		"PROBE btf eql no\n" +
+		"PROBE kfunc abiprobe_call_mix ok 40002\n" +
+		"PROBE kfunc other err load: kfunc \"x\": not supported\n" +
 		"PROBE fentry do_sys_openat2 ok\r\n" +
 		"PROBE fentry bfq:bfq_init_rq err load: fentry x not supported\n" +
 		"PROBE gone bfq:bfq_exit_icq absent err load: not found\n" +
@@ -35,6 +37,7 @@ func TestParser(t *testing.T) {
 				Insmod:    map[string]string{"bfq": "ok", "eql": "insmod: can't insert '/modules/01-eql.ko': File exists"},
 				BTFErrors: []string{"BTF: eql: Invalid name"},
 				Gone:      map[string]string{"bfq:bfq_exit_icq": "absent err load: not found"},
+				Kfunc:     map[string]string{"abiprobe_call_mix": "ok 40002", "other": "err load: kfunc \"x\": not supported"},
 				ABI:       map[string]string{"abp_i128_p1": "ok hits=1 cnt=3 mask=7 slots=1716151413121110,- exit=1/7 base=1011/2021 got=1011/2021"},
 				ABIOrder:  []string{"abp_i128_p1"},
 			},
@@ -60,6 +63,11 @@ func TestParser(t *testing.T) {
 			err:     "unparsable",
 		},
 		{
+			name:    "kfunc line without result",
+			console: full + "PROBE kfunc abiprobe_call_mix\n",
+			err:     "unparsable",
+		},
+		{
 			name:    "abi line without result",
 			console: full + "PROBE abi abp_x\n",
 			err:     "unparsable",
@@ -72,6 +80,7 @@ func TestParser(t *testing.T) {
 				ModuleBTF: map[string]bool{},
 				Insmod:    map[string]string{},
 				Gone:      map[string]string{},
+				Kfunc:     map[string]string{},
 				ABI:       map[string]string{},
 			},
 		},

@@ -12,16 +12,18 @@ import (
 )
 
 // TraceableFuncs returns the names of the BTF FUNCs of a module file (split
-// BTF on base, the vmlinux BTF) that fentry can be expected to attach to
-// once the module is loaded, in BTF order:
+// BTF on its own .BTF.base when it has one, else on base, the vmlinux BTF)
+// that fentry can be expected to attach to once the module is loaded, in
+// BTF order:
 //   - an ELF function symbol of that name lies in a .text section (not
 //     .init.text, freed after init, nor .exit.text);
 //   - the function has an ftrace call site: a record in __mcount_loc (x86)
 //     or __patchable_function_entries (arm64) points into it or into the
 //     few bytes before it (arm64 call ops place the NOPs before the entry);
 //     code built without ftrace (lib/crc7.ko, for example) has none;
-//   - the name is a single FUNC in the module and absent from base, so that
-//     resolving it by name, as cilium/ebpf does, finds this very function.
+//   - the name is a single FUNC in the module and absent from base (the
+//     vmlinux BTF in either case), so that resolving it by name, as
+//     cilium/ebpf does, finds this very function.
 func TraceableFuncs(path string, base *btf.Spec) ([]string, error) {
 	ko, err := readModule(path)
 	if err != nil {
@@ -31,19 +33,10 @@ func TraceableFuncs(path string, base *btf.Spec) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	sec := f.Section(".BTF")
-	if sec == nil {
-		return nil, fmt.Errorf("%s: no .BTF section", path)
-	}
-	raw, err := sec.Data()
+	// On its distilled base (.BTF.base) when it has one.
+	spec, err := moduleSpec(path, f, base)
 	if err != nil {
-		return nil, fmt.Errorf("%s: .BTF at offset %#x: %w", path, sec.Offset, err)
-	}
-	// LoadSplitSpecFromReader takes the raw blob, not an ELF file; the Spec
-	// it returns iterates over the module's own types only.
-	spec, err := btf.LoadSplitSpecFromReader(bytes.NewReader(raw), base)
-	if err != nil {
-		return nil, fmt.Errorf("%s: .BTF at offset %#x: %w", path, sec.Offset, err)
+		return nil, err
 	}
 	traced, err := ftracedFuncs(f)
 	if err != nil {

@@ -321,11 +321,83 @@ static const struct proc_ops abiprobe_ops = {
 	.proc_write = abiprobe_write,
 };
 
+#ifdef ABIPROBE_BTF_IDS
+/*
+ * .BTF_ids: a BTF_ID_LIST and a kfunc set, which resolve_btfids fills with
+ * BTF IDs of this module's .BTF, numbered after its distilled .BTF.base. A
+ * filter that renumbers .BTF must map them, or init fails (an ID of 0, or
+ * one that is no FUNC, and register_btf_kfunc_id_set refuses the set), or a
+ * BPF program's call of the kfunc is refused (an ID of another FUNC). Only
+ * where kbuild runs resolve_btfids (scripts/build-abiprobe.sh): elsewhere
+ * the IDs would stay 0.
+ */
+#include <linux/bpf.h>
+#include <linux/btf.h>
+#include <linux/btf_ids.h>
+
+__bpf_kfunc_start_defs();
+
+/*
+ * Called by the syscall program of kfunc.bpf.c, whose return
+ * value the guest compares with this sum.
+ */
+__bpf_kfunc u64 abiprobe_kfunc_mix(u64 a, u32 b)
+{
+	return a * 1000 + b;
+}
+
+/* A second kfunc, so that the set has more than one ID to sort and map. */
+__bpf_kfunc u64 abiprobe_kfunc_neg(u64 a)
+{
+	return -a;
+}
+
+__bpf_kfunc_end_defs();
+
+BTF_KFUNCS_START(abiprobe_kfunc_ids)
+BTF_ID_FLAGS(func, abiprobe_kfunc_neg)
+BTF_ID_FLAGS(func, abiprobe_kfunc_mix)
+BTF_KFUNCS_END(abiprobe_kfunc_ids)
+
+static const struct btf_kfunc_id_set abiprobe_kfunc_set = {
+	.owner = THIS_MODULE,
+	.set = &abiprobe_kfunc_ids,
+};
+
+BTF_ID_LIST(abiprobe_btf_ids)
+BTF_ID(struct, abiprobe_record)
+BTF_ID(func, abiprobe_kfunc_mix)
+
+static int abiprobe_register(void)
+{
+	int err;
+
+	if (!abiprobe_btf_ids[0] || !abiprobe_btf_ids[1]) {
+		pr_err("abiprobe: unresolved BTF IDs %u %u\n", abiprobe_btf_ids[0], abiprobe_btf_ids[1]);
+		return -ENOENT;
+	}
+	err = register_btf_kfunc_id_set(BPF_PROG_TYPE_SYSCALL, &abiprobe_kfunc_set);
+	if (err)
+		pr_err("abiprobe: register_btf_kfunc_id_set: %d\n", err);
+	return err;
+}
+#else
+static int abiprobe_register(void)
+{
+	return 0;
+}
+#endif
+
 static int __init abiprobe_init(void)
 {
+	int err;
+
 	if (!proc_create("abiprobe", 0600, NULL, &abiprobe_ops))
 		return -ENOMEM;
-	return 0;
+	err = abiprobe_register();
+	if (err)
+		remove_proc_entry("abiprobe", NULL);
+	return err;
 }
 
 static void __exit abiprobe_exit(void)

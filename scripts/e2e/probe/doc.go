@@ -7,13 +7,14 @@
 //
 // Usage:
 //
-//	probe [-btf MODULE]... [-fentry-list FILE] [-gone-list FILE] [-abi-list FILE] [-keep] [-gone-no-attach] [FUNC | MODULE:FUNC]...
+//	probe [-btf MODULE]... [-fentry-list FILE] [-gone-list FILE] [-abi-list FILE] [-kfunc-call FILE] [-keep] [-gone-no-attach] [FUNC | MODULE:FUNC]...
 //
 // Output lines, in this order:
 //
 //	PROBE btf MODULE yes|no
 //	PROBE abi-start NAME                                 (-abi-list, before each)
 //	PROBE abi NAME ok|refused|error ...                  (see probeABI)
+//	PROBE kfunc PROGRAM ok RETVAL | err TEXT           (-kfunc-call)
 //	PROBE fentry TARGET ok
 //	PROBE fentry TARGET err TEXT
 //	PROBE gone TARGET absent|present|nobtf ok|err TEXT|skip (-gone-list)
@@ -28,7 +29,9 @@
 //
 // -fentry-list adds the targets of a file to those of the command line;
 // -gone-list checks removed functions (probeGone); -abi-list runs the ABI
-// probe on the functions of the abiprobe module (probeABI, testdata/abiprobe).
+// probe on the functions of the abiprobe module (probeABI, testdata/abiprobe);
+// -kfunc-call runs the syscall programs of a BPF object that call kfuncs
+// (callKfuncs, testdata/abiprobe/kfunc.bpf.c).
 // -keep leaves every link attached and powers off from the probe after
 // printing the kernel log (keepLinks).
 package main

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -34,6 +36,7 @@ func main() {
 	abiList := flag.String("abi-list", "", "run the ABI probe on the abiprobe functions in `FILE`")
 	flag.BoolVar(&keepLinks, "keep", false, "keep every link attached and power off from the probe (see keepLinks)")
 	goneNoAttach := flag.Bool("gone-no-attach", false, "with -gone-list, only look the targets up in BTF (a kernel without fentry)")
+	kfuncCall := flag.String("kfunc-call", "", "load the syscall programs of the BPF object `FILE` (kfunc calls) and run each once")
 	forceInsmod := flag.String("force-insmod", "", "load the module `FILE` as modprobe --force does, report it under the name given as argument, and exit")
 	flag.Parse()
 	if *forceInsmod != "" {
@@ -61,6 +64,11 @@ func main() {
 		}
 	}
 	phase("abi")
+	if *kfuncCall != "" {
+		if err := callKfuncs(*kfuncCall, cache); err != nil {
+			fmt.Printf("%s note kfunc-call %s\n", marker, oneLine(err.Error()))
+		}
+	}
 	targets := flag.Args()
 	if *fentryList != "" {
 		more, err := readList(*fentryList)
@@ -219,6 +227,35 @@ func newTracing(spec *ebpf.ProgramSpec, cache *btf.Cache) (*ebpf.Program, error)
 	prog := coll.DetachProgram(spec.Name)
 	coll.Close()
 	return prog, nil
+}
+
+// callKfuncs loads every program of the BPF ELF object at path, which
+// calls kfuncs (found by name in vmlinux or module BTF as cilium/ebpf
+// resolves them), runs each once with BPF_PROG_TEST_RUN and reports its
+// return value, or why the load or run failed.
+func callKfuncs(path string, cache *btf.Cache) error {
+	spec, err := ebpf.LoadCollectionSpec(path)
+	if err != nil {
+		return err
+	}
+	names := slices.Sorted(maps.Keys(spec.Programs))
+	for _, name := range names {
+		coll, err := ebpf.NewCollectionWithOptions(&ebpf.CollectionSpec{
+			Programs: map[string]*ebpf.ProgramSpec{name: spec.Programs[name]},
+		}, ebpf.CollectionOptions{Cache: cache})
+		if err != nil {
+			report("kfunc", name, "err load: "+oneLine(err.Error()))
+			continue
+		}
+		ret, err := coll.Programs[name].Run(&ebpf.RunOptions{})
+		coll.Close()
+		if err != nil {
+			report("kfunc", name, "err run: "+oneLine(err.Error()))
+			continue
+		}
+		report("kfunc", name, fmt.Sprintf("ok %d", ret))
+	}
+	return nil
 }
 
 // checkResolution makes sure that resolving fn by name, the way cilium/ebpf
