@@ -12,6 +12,7 @@ import (
 	"github.com/btffilter/btffilter/filter/btf"
 	"github.com/btffilter/btffilter/filter/internal/btfids"
 	"github.com/btffilter/btffilter/filter/internal/dwarf"
+	"github.com/btffilter/btffilter/filter/internal/gcpace"
 	"github.com/btffilter/btffilter/filter/internal/rules"
 )
 
@@ -139,6 +140,14 @@ type baseFitError struct{ err error }
 func (e *baseFitError) Error() string { return e.err.Error() }
 func (e *baseFitError) Unwrap() error { return e.err }
 
+// pauseGC is the size of a blob from which its decoding runs with the
+// garbage collector off (gcpace.Pause): a decoding allocates only the spec
+// it returns, about twice the blob, so a collection meanwhile finds
+// nothing to free; for a vmlinux's BTF (4 MB and more) those collections
+// cost about as much as the decoding itself. A module's BTF is decoded as it
+// comes, beside the other workers.
+const pauseGC = 1 << 20
+
 // decodeOn decodes raw, split on base when base is not nil, checks that it
 // fits the base (CheckBaseFit: a *baseFitError) and validates it. decoded,
 // when not nil, is called once raw is decoded and no longer read.
@@ -147,7 +156,14 @@ func decodeOn(raw []byte, base *Base, decoded func()) (*btf.Spec, error) {
 	if base != nil {
 		old = base.old
 	}
+	var resume func()
+	if len(raw) >= pauseGC {
+		resume = gcpace.Pause()
+	}
 	spec, err := btf.Decode(raw, old)
+	if resume != nil {
+		resume()
+	}
 	if decoded != nil {
 		decoded()
 	}
