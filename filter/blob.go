@@ -8,6 +8,7 @@ import (
 	"github.com/btffilter/btffilter/elfio"
 	"github.com/btffilter/btffilter/filter/btf"
 	"github.com/btffilter/btffilter/filter/internal/check"
+	"github.com/btffilter/btffilter/filter/internal/gcpace"
 	"github.com/btffilter/btffilter/filter/internal/rules"
 )
 
@@ -169,6 +170,18 @@ func filterSpec(spec *btf.Spec, raw []byte, o BlobOptions, j *judging, noDWARF e
 	for id := range o.ProtectedIDs {
 		referenced[btf.TypeID(id)] = true
 	}
+	// A consumed large input is rewritten and encoded with the collector
+	// off, until the collection before the checks: meanwhile nearly all
+	// that is allocated is kept (the rewrite's tables, the new strings,
+	// the encoded blob), and the input turns to garbage as a whole at the
+	// end, so collections would only mark a heap that grows. The heap
+	// stays below what the checks then need.
+	consumeLarge := o.consume && res.TypesBefore >= largeSpec
+	resume := func() {}
+	if consumeLarge {
+		resume = gcpace.Pause()
+	}
+	defer func() { resume() }()
 	rw, err := rewrite(spec, funcs, o.Base, referenced, o.PadTo, o.consume)
 	if err != nil {
 		return nil, err
@@ -187,13 +200,15 @@ func filterSpec(spec *btf.Spec, raw []byte, o BlobOptions, j *judging, noDWARF e
 	if o.Base != nil && !o.consume {
 		split = rw.spec
 	}
-	if o.consume && res.TypesBefore >= largeSpec {
+	if consumeLarge {
 		// The consumed input's records, extra words and strings, and
 		// the rewrite's tables, are garbage now: a vmlinux's are tens
 		// of megabytes. Collected before the checks, their memory is
 		// what the checks' structures reuse; left to the collector's
 		// pace, the heap would grow past them first.
 		runtime.GC()
+		resume()
+		resume = func() {}
 	}
 	if res.checked, err = verify(out, o.Base, !o.consume); err != nil {
 		return nil, err

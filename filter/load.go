@@ -140,12 +140,12 @@ type baseFitError struct{ err error }
 func (e *baseFitError) Error() string { return e.err.Error() }
 func (e *baseFitError) Unwrap() error { return e.err }
 
-// pauseGC is the size of a blob from which its decoding runs with the
-// garbage collector off (gcpace.Pause): a decoding allocates only the spec
-// it returns, about twice the blob, so a collection meanwhile finds
-// nothing to free; for a vmlinux's BTF (4 MB and more) those collections
-// cost about as much as the decoding itself. A module's BTF is decoded as it
-// comes, beside the other workers.
+// pauseGC is the size of a blob from which its decoding and validation run
+// with the garbage collector off (gcpace.Pause): the decoding allocates
+// only the spec it returns, about twice the blob, and the validation little
+// besides, so a collection meanwhile finds nothing to free; for a vmlinux's
+// BTF (4 MB and more) those collections cost about as much as the decoding
+// itself. A module's BTF is decoded as it comes, beside the other workers.
 const pauseGC = 1 << 20
 
 // decodeOn decodes raw, split on base when base is not nil, checks that it
@@ -156,14 +156,10 @@ func decodeOn(raw []byte, base *Base, decoded func()) (*btf.Spec, error) {
 	if base != nil {
 		old = base.old
 	}
-	var resume func()
 	if len(raw) >= pauseGC {
-		resume = gcpace.Pause()
+		defer gcpace.Pause()()
 	}
 	spec, err := btf.Decode(raw, old)
-	if resume != nil {
-		resume()
-	}
 	if decoded != nil {
 		decoded()
 	}
