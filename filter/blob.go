@@ -56,6 +56,10 @@ type BlobOptions struct {
 	// the input nor a decoded output, so that each goes as soon as it
 	// is used. The result's Spec is then nil, and Base may not be called.
 	consume bool
+	// validate, when not nil, is the load stage's validation of the
+	// input, not run yet: a run that only deduplicates base BTF runs it
+	// beside the deduplication's first pass (see decodeOn).
+	validate func() error
 }
 
 // BlobResult is a filtered blob.
@@ -95,7 +99,7 @@ func Blob(raw []byte, opts BlobOptions) (*BlobResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec, err := decodeOn(raw, opts.Base, nil)
+	spec, _, err := decodeOn(raw, opts.Base, nil, false)
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +138,13 @@ func filterSpec(spec *btf.Spec, raw []byte, o BlobOptions, j *judging, noDWARF e
 		release: o.facts.release}
 	if !o.consume {
 		res.Spec, res.old = spec, spec
+	}
+	if o.validate != nil && !j.dedupOnly {
+		// The judge reads the spec: only a validated one.
+		if err := o.validate(); err != nil {
+			return nil, err
+		}
+		o.validate = nil
 	}
 	d := &rules.Decision{}
 	if !j.dedupOnly {
@@ -182,7 +193,8 @@ func filterSpec(spec *btf.Spec, raw []byte, o BlobOptions, j *judging, noDWARF e
 		resume = gcpace.Pause()
 	}
 	defer func() { resume() }()
-	rw, err := rewrite(spec, funcs, o.Base, referenced, o.PadTo, o.consume)
+	rw, err := rewrite(spec, funcs, o.Base, referenced, o.PadTo, o.consume, o.validate)
+	o.validate = nil // it holds the input's types and strings
 	if err != nil {
 		return nil, err
 	}
