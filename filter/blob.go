@@ -8,6 +8,7 @@ import (
 	"github.com/btffilter/btffilter/elfio"
 	"github.com/btffilter/btffilter/filter/btf"
 	"github.com/btffilter/btffilter/filter/internal/check"
+	"github.com/btffilter/btffilter/filter/internal/gcpace"
 	"github.com/btffilter/btffilter/filter/internal/rules"
 )
 
@@ -55,6 +56,10 @@ type BlobOptions struct {
 	// the input nor a decoded output, so that each goes as soon as it
 	// is used. The result's Spec is then nil, and Base may not be called.
 	consume bool
+	// validate, when not nil, is the load stage's validation of the
+	// input, not run yet: a run that only deduplicates base BTF runs it
+	// beside the deduplication's first pass (see decodeOn).
+	validate func() error
 }
 
 // BlobResult is a filtered blob.
@@ -94,7 +99,7 @@ func Blob(raw []byte, opts BlobOptions) (*BlobResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec, err := decodeOn(raw, opts.Base, nil)
+	spec, _, err := decodeOn(raw, opts.Base, nil, false)
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +139,13 @@ func filterSpec(spec *btf.Spec, raw []byte, o BlobOptions, j *judging, noDWARF e
 	if !o.consume {
 		res.Spec, res.old = spec, spec
 	}
+	if o.validate != nil && !j.dedupOnly {
+		// The judge reads the spec: only a validated one.
+		if err := o.validate(); err != nil {
+			return nil, err
+		}
+		o.validate = nil
+	}
 	d := &rules.Decision{}
 	if !j.dedupOnly {
 		var err error
@@ -169,7 +181,20 @@ func filterSpec(spec *btf.Spec, raw []byte, o BlobOptions, j *judging, noDWARF e
 	for id := range o.ProtectedIDs {
 		referenced[btf.TypeID(id)] = true
 	}
-	rw, err := rewrite(spec, funcs, o.Base, referenced, o.PadTo, o.consume)
+	// A consumed large input is rewritten and encoded with the collector
+	// off, until the collection before the checks: meanwhile nearly all
+	// that is allocated is kept (the rewrite's tables, the new strings,
+	// the encoded blob), and the input turns to garbage as a whole at the
+	// end, so collections would only mark a heap that grows. The heap
+	// stays below what the checks then need.
+	consumeLarge := o.consume && res.TypesBefore >= largeSpec
+	resume := func() {}
+	if consumeLarge {
+		resume = gcpace.Pause()
+	}
+	defer func() { resume() }()
+	rw, err := rewrite(spec, funcs, o.Base, referenced, o.PadTo, o.consume, o.validate)
+	o.validate = nil // it holds the input's types and strings
 	if err != nil {
 		return nil, err
 	}
@@ -187,13 +212,15 @@ func filterSpec(spec *btf.Spec, raw []byte, o BlobOptions, j *judging, noDWARF e
 	if o.Base != nil && !o.consume {
 		split = rw.spec
 	}
-	if o.consume && res.TypesBefore >= largeSpec {
+	if consumeLarge {
 		// The consumed input's records, extra words and strings, and
 		// the rewrite's tables, are garbage now: a vmlinux's are tens
 		// of megabytes. Collected before the checks, their memory is
 		// what the checks' structures reuse; left to the collector's
 		// pace, the heap would grow past them first.
 		runtime.GC()
+		resume()
+		resume = func() {}
 	}
 	if res.checked, err = verify(out, o.Base, !o.consume); err != nil {
 		return nil, err

@@ -24,8 +24,11 @@
 //
 // Memory is the process's: while Blob or Run checks an output of 1 MiB or
 // more, the garbage collector's target is lowered to half of what it was
-// (runtime/debug.SetGCPercent; left alone when the collector is off) and
-// restored when the last such check ends, and a large input's garbage is
-// collected at once (runtime.GC) when it is done with. A program that
-// tunes its own collector should know this.
+// (runtime/debug.SetGCPercent; left alone when the collector is off);
+// while Blob or Run decodes and validates an input of 1 MiB or more, and
+// while Run rewrites and encodes a large input it no longer needs, until
+// that input's garbage is collected at once (runtime.GC), the collector is
+// off (a soft memory limit still holds); what the first of these found is
+// restored when the last one ends. A program that tunes its own collector
+// should know this.
 package filter

@@ -12,6 +12,7 @@ import (
 	"github.com/btffilter/btffilter/filter/btf"
 	"github.com/btffilter/btffilter/filter/internal/btfids"
 	"github.com/btffilter/btffilter/filter/internal/dwarf"
+	"github.com/btffilter/btffilter/filter/internal/gcpace"
 	"github.com/btffilter/btffilter/filter/internal/rules"
 )
 
@@ -52,6 +53,9 @@ type loaded struct {
 	// warnings are what the load found worth saying (debug files passed
 	// over).
 	warnings []string
+	// validate is spec's validation when it is left to the rewrite
+	// stage (see load), nil when spec is validated.
+	validate func() error
 }
 
 // load reads the file at path. base is the run's base for split files, nil
@@ -97,8 +101,12 @@ func load(path string, base *Base, running func(release string) *Base, opts *Opt
 		in.baseNote = describeBases(in.base, base)
 	}
 	// The spec holds copies: the blob's pages of a mapped file are not
-	// read again, and go before the spec is validated.
-	if in.spec, err = decodeOn(raw, in.base, func() { f.Evict(raw) }); err != nil {
+	// read again, and go before the spec is validated. A run that only
+	// deduplicates base BTF validates it beside the deduplication's first
+	// pass, which only reads it (dedup.Options.Beside): the validation's
+	// error is the file's then.
+	later := j.dedupOnly && in.base == nil
+	if in.spec, in.validate, err = decodeOn(raw, in.base, func() { f.Evict(raw) }, later); err != nil {
 		var misfit *baseFitError
 		if errors.As(err, &misfit) {
 			expects := "built against another kernel?"
@@ -111,6 +119,14 @@ func load(path string, base *Base, running func(release string) *Base, opts *Opt
 	}
 	if in.ids, err = readBTFIDs(f); err != nil {
 		return nil, err
+	}
+	if v := in.validate; v != nil {
+		in.validate = func() error {
+			if err := v(); err != nil {
+				return elfio.InSection(path, ".BTF", err)
+			}
+			return nil
+		}
 	}
 	if sec := f.Section(".BTF"); sec != nil && sec.Flags&elf.SHF_ALLOC != 0 {
 		in.padTo = len(raw)
@@ -139,30 +155,47 @@ type baseFitError struct{ err error }
 func (e *baseFitError) Error() string { return e.err.Error() }
 func (e *baseFitError) Unwrap() error { return e.err }
 
+// pauseGC is the size of a blob from which its decoding and validation run
+// with the garbage collector off (gcpace.Pause): the decoding allocates
+// only the spec it returns, about twice the blob, and the validation little
+// besides, so a collection meanwhile finds nothing to free; for a vmlinux's
+// BTF (4 MB and more) those collections cost about as much as the decoding
+// itself. A module's BTF is decoded as it comes, beside the other workers.
+const pauseGC = 1 << 20
+
 // decodeOn decodes raw, split on base when base is not nil, checks that it
 // fits the base (CheckBaseFit: a *baseFitError) and validates it. decoded,
-// when not nil, is called once raw is decoded and no longer read.
-func decodeOn(raw []byte, base *Base, decoded func()) (*btf.Spec, error) {
+// when not nil, is called once raw is decoded and no longer read. With
+// later, base BTF is not validated but returned with its validation, which
+// reads a copy of the spec's header (so that an in-place rewrite may take
+// the spec's slices meanwhile) and only reads the types and strings.
+func decodeOn(raw []byte, base *Base, decoded func(), later bool) (*btf.Spec, func() error, error) {
 	var old *btf.Spec
 	if base != nil {
 		old = base.old
+	}
+	if len(raw) >= pauseGC {
+		defer gcpace.Pause()()
 	}
 	spec, err := btf.Decode(raw, old)
 	if decoded != nil {
 		decoded()
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if base != nil {
 		if err := spec.CheckBaseFit(); err != nil {
-			return nil, &baseFitError{err}
+			return nil, nil, &baseFitError{err}
 		}
+	} else if later {
+		v := *spec
+		return spec, v.Validate, nil
 	}
 	if err := spec.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return spec, nil
+	return spec, nil, nil
 }
 
 // describeBases says which base a module's BTF was judged and written

@@ -31,12 +31,22 @@ type rewritten struct {
 // must have: the string section is padded with NULs to it. consume says
 // that spec is not used afterwards: its types become the result's,
 // rewritten where they are (dedup.Options.InPlace), instead of a copy.
-func rewrite(spec *btf.Spec, funcs []btf.TypeID, base *Base, referenced map[btf.TypeID]bool, padTo int, consume bool) (*rewritten, error) {
+// validate, when not nil, is the load stage's validation of spec, left to
+// run beside the deduplication's string pass (dedup.Options.Beside); its
+// error is the rewrite's.
+func rewrite(spec *btf.Spec, funcs []btf.TypeID, base *Base, referenced map[btf.TypeID]bool, padTo int, consume bool, validate func() error) (*rewritten, error) {
+	if validate != nil && len(funcs) > 0 {
+		// Pruning reads the graph: only a validated one.
+		if err := validate(); err != nil {
+			return nil, err
+		}
+		validate = nil
+	}
 	removed, err := prune.Mark(spec, funcs, referenced)
 	if err != nil {
 		return nil, err
 	}
-	opts := dedup.Options{Remove: removed, InPlace: consume}
+	opts := dedup.Options{Remove: removed, InPlace: consume, Beside: validate}
 	if base != nil {
 		if opts.Base, err = base.dedupIndex(); err != nil {
 			return nil, fmt.Errorf("base %s: %w", base.describe(), err)

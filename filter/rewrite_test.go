@@ -21,7 +21,7 @@ func TestRewriteOneMap(t *testing.T) {
 			fn = base.FirstID() + btf.TypeID(i)
 		}
 	}
-	br, err := rewrite(base, []btf.TypeID{fn}, nil, nil, 0, false)
+	br, err := rewrite(base, []btf.TypeID{fn}, nil, nil, 0, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestRewriteOneMap(t *testing.T) {
 		t.Fatal(err)
 	}
 	nb := newBase("base", "", base, &BlobResult{Changed: true, Spec: br.spec, IDMap: br.idMap, checked: cb})
-	mr, err := rewrite(mod, nil, nb, nil, 0, false)
+	mr, err := rewrite(mod, nil, nb, nil, 0, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,14 +75,14 @@ func TestRewritePadding(t *testing.T) {
 			break
 		}
 	}
-	rw, err := rewrite(base, []btf.TypeID{fn}, nil, nil, size, false)
+	rw, err := rewrite(base, []btf.TypeID{fn}, nil, nil, size, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := len(rw.spec.Encode()); n != size {
 		t.Fatalf("padded result is %d bytes, want %d", n, size)
 	}
-	if _, err := rewrite(base, nil, nil, nil, 8, false); err == nil {
+	if _, err := rewrite(base, nil, nil, nil, 8, false, nil); err == nil {
 		t.Fatal("a result larger than its fixed size was accepted")
 	}
 }

@@ -370,7 +370,7 @@ func (r *runner) processFile(fr *FileReport, base *Base) (*Base, *elfio.Pending,
 	fr.BytesBefore, fr.BytesAfter = len(in.raw), len(in.raw)
 	fr.TypesBefore, fr.TypesAfter = len(in.spec.Types), len(in.spec.Types)
 	o := BlobOptions{Judging: r.opts.Judging, Base: in.base, Object: in.file, DWARF: in.debug,
-		PadTo: in.padTo, Workers: r.opts.Jobs, facts: in.facts}
+		PadTo: in.padTo, Workers: r.opts.Jobs, facts: in.facts, validate: in.validate}
 	if in.ids != nil {
 		o.ProtectedIDs = in.ids.IDs()
 	}
@@ -395,7 +395,7 @@ func (r *runner) processFile(fr *FileReport, base *Base) (*Base, *elfio.Pending,
 		old = spec
 	}
 	o.consume = !keep
-	in.debug, in.facts, in.raw, in.spec = nil, nil, nil, nil
+	in.debug, in.facts, in.raw, in.spec, in.validate = nil, nil, nil, nil, nil
 	res, err := filterSpec(spec, nil, o, r.judging, in.noDWARF)
 	if err != nil {
 		return nil, nil, err

@@ -3,10 +3,10 @@ package check
 import (
 	"bytes"
 	"fmt"
-	"runtime/debug"
 	"sync"
 
 	"github.com/btffilter/btffilter/filter/btf"
+	"github.com/btffilter/btffilter/filter/internal/gcpace"
 
 	cbtf "github.com/cilium/ebpf/btf"
 )
@@ -103,7 +103,10 @@ func both(ours, theirs func() error) error {
 // nil, and makes it decode every type, which it otherwise does lazily.
 func loadCilium(data []byte, base *cbtf.Spec) (*cbtf.Spec, error) {
 	if len(data) >= largeBlob {
-		defer tightGC()()
+		// The types cilium/ebpf inflates from a vmlinux's BTF are the
+		// largest structure of a run that only deduplicates (about five
+		// times the blob), and they are live until the check ends.
+		defer gcpace.Tight()()
 	}
 	var cs *cbtf.Spec
 	var err error
@@ -123,52 +126,5 @@ func loadCilium(data []byte, base *cbtf.Spec) (*cbtf.Spec, error) {
 }
 
 // largeBlob is the size from which cilium/ebpf's inflation runs under
-// tightGC: a vmlinux's BTF (4 MB and more), not a module's.
+// gcpace.Tight: a vmlinux's BTF (4 MB and more), not a module's.
 const largeBlob = 1 << 20
-
-// The types cilium/ebpf inflates from a vmlinux's BTF are the largest
-// structure of a run that only deduplicates (about five times the blob),
-// and they are live until the check ends: under the default GOGC the heap
-// would reach up to twice their size before it is collected. While such a
-// check runs, the collector aims at half the growth instead (GOGC 100
-// becomes 50), which costs a few more collections of a heap that holds
-// little garbage. Checks that overlap share one lowering; the setting the
-// first of them found is restored when the last one ends, and a collector
-// turned off (GOGC=off) stays off.
-var (
-	gcMu    sync.Mutex
-	gcUsers int
-	gcSaved int
-)
-
-// tightGC lowers the collector's target (see above) and returns the
-// function that undoes it.
-func tightGC() (restore func()) {
-	gcMu.Lock()
-	defer gcMu.Unlock()
-	if gcUsers == 0 {
-		// Read by setting: 50 is the default's half, so the common
-		// case takes one call.
-		gcSaved = debug.SetGCPercent(50)
-		if want := halved(gcSaved); want != 50 {
-			debug.SetGCPercent(want)
-		}
-	}
-	gcUsers++
-	return func() {
-		gcMu.Lock()
-		defer gcMu.Unlock()
-		if gcUsers--; gcUsers == 0 {
-			debug.SetGCPercent(gcSaved)
-		}
-	}
-}
-
-// halved is half of the GOGC percent p; off (negative) and 0 stay as
-// they are.
-func halved(p int) int {
-	if p <= 1 {
-		return p
-	}
-	return p / 2
-}

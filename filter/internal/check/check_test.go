@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
-	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -119,33 +118,5 @@ func TestBoth(t *testing.T) {
 func TestVerify(t *testing.T) {
 	if err := Verify(fixture(t, "base.btf")); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// TestTightGC: overlapping checks of large blobs share one lowering of
-// GOGC, the last one restores what the first found, and a collector turned
-// off stays off.
-func TestTightGC(t *testing.T) {
-	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	current := func() int {
-		p := debug.SetGCPercent(100)
-		debug.SetGCPercent(p)
-		return p
-	}
-	for _, c := range []struct{ set, during int }{{100, 50}, {300, 150}, {1, 1}, {-1, -1}} {
-		debug.SetGCPercent(c.set)
-		r1 := tightGC()
-		r2 := tightGC()
-		if got := current(); got != c.during {
-			t.Errorf("GOGC %d: %d while two checks run, want %d", c.set, got, c.during)
-		}
-		r1()
-		if got := current(); got != c.during {
-			t.Errorf("GOGC %d: %d while one check runs, want %d", c.set, got, c.during)
-		}
-		r2()
-		if got := current(); got != c.set {
-			t.Errorf("GOGC %d: %d after the checks", c.set, got)
-		}
 	}
 }

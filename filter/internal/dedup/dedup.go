@@ -33,6 +33,13 @@ type Options struct {
 	// overlapping, as in decoded specs; otherwise two types might share
 	// them, and they are copied into one slab.
 	InPlace bool
+	// Beside, when not nil, is run at the same time as the string pass,
+	// which only reads the input until Beside returns: the caller's own
+	// check of the input (its validation), which may read the input too
+	// but not change it. Its error is Dedup's, whatever the passes find.
+	// When the input must be renumbered (Remove, split BTF) it runs
+	// first.
+	Beside func() error
 }
 
 // Result is a deduplicated spec.
@@ -81,6 +88,8 @@ type state struct {
 	budget      int  // types identical may still visit
 	inPlace     bool // Options.InPlace
 	moving      bool // references must be renumbered or checked for removed types
+	// beside is Options.Beside until it has run (see run).
+	beside func() error
 }
 
 // typ returns the type with the given ID (ID 0 is void, kind 0).
@@ -101,8 +110,14 @@ func (d *state) typ(id uint32) *btf.Type {
 func Dedup(s *btf.Spec, opts Options) (*Result, error) {
 	d, err := newState(s, opts)
 	if err != nil {
+		if opts.Beside != nil {
+			if e := opts.Beside(); e != nil {
+				return nil, e
+			}
+		}
 		return nil, err
 	}
+	d.beside = opts.Beside
 	if err := d.run(s, opts.Remove, passCompact); err != nil {
 		return nil, err
 	}
@@ -153,7 +168,28 @@ func newState(s *btf.Spec, opts Options) (*state, error) {
 // inputID is the input's ID of own type id (IDs in errors are the input's).
 func (d *state) inputID(id uint32) uint32 { return id - d.first + d.inFirst }
 
-func (d *state) run(s *btf.Spec, remove []btf.TypeID, upTo int) error {
+func (d *state) run(s *btf.Spec, remove []btf.TypeID, upTo int) (err error) {
+	if f := d.beside; f != nil {
+		// Beside runs beside the string pass only when nothing before
+		// that pass writes to the input (copyOwn moves references when
+		// the input is renumbered). Its error is the answer, whatever the
+		// passes find.
+		if len(remove) > 0 || s.Base != nil {
+			d.beside = nil
+			if err := f(); err != nil {
+				return err
+			}
+		} else {
+			defer func() {
+				if d.beside != nil {
+					d.beside = nil
+					if e := f(); e != nil {
+						err = e
+					}
+				}
+			}()
+		}
+	}
 	var gone []bool // own index -> removed
 	if len(remove) > 0 {
 		gone = make([]bool, len(s.Types))

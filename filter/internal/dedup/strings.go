@@ -3,6 +3,7 @@ package dedup
 import (
 	"bytes"
 	"fmt"
+	"sync"
 
 	"github.com/btffilter/btffilter/filter/btf"
 )
@@ -84,26 +85,76 @@ func (d *state) dedupStrings(s *btf.Spec) ([]byte, error) {
 		}
 		*p = intern(str)
 	}
+	// With Options.Beside the walk only reads the input while Beside
+	// runs: each field's new value goes into plan, in walk order, and is
+	// written once Beside is done.
+	var plan []uint32
+	var wg sync.WaitGroup
+	var besideErr error
+	planning := d.beside != nil
+	if planning {
+		plan = make([]uint32, 0, refs)
+		wg.Go(func() { besideErr = d.beside() })
+	}
+	if planning {
+		var v uint32
+		d.eachOwnString(func(p *uint32, id uint32) bool {
+			v = *p
+			rewrite(&v, id)
+			plan = append(plan, v)
+			return err == nil
+		})
+	} else {
+		d.eachOwnString(func(p *uint32, id uint32) bool {
+			rewrite(p, id)
+			return err == nil
+		})
+	}
+	if planning {
+		wg.Wait()
+		d.beside = nil
+		if besideErr != nil {
+			return nil, besideErr
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if planning {
+		k := 0
+		d.eachOwnString(func(p *uint32, _ uint32) bool {
+			*p = plan[k]
+			k++
+			return true
+		})
+	}
+	return tab.Bytes(), nil
+}
+
+// eachOwnString calls f with each string field of the kept own types, in
+// type order and, within a type, the name first, then its members', values'
+// or parameters' names; id is the type's input ID. It stops after the type
+// at which f returned false.
+func (d *state) eachOwnString(f func(p *uint32, id uint32) bool) {
 	for i := range d.own {
 		if d.removed(d.first + uint32(i)) {
 			continue
 		}
 		t := &d.own[i]
 		id := d.inFirst + uint32(i)
-		rewrite(&t.NameOff, id)
+		ok := f(&t.NameOff, id)
 		switch t.Kind() {
 		case btf.KindStruct, btf.KindUnion, btf.KindEnum64:
 			for j := 0; j+2 < len(t.Extra); j += 3 {
-				rewrite(&t.Extra[j], id)
+				ok = f(&t.Extra[j], id) && ok
 			}
 		case btf.KindEnum, btf.KindFuncProto:
 			for j := 0; j+1 < len(t.Extra); j += 2 {
-				rewrite(&t.Extra[j], id)
+				ok = f(&t.Extra[j], id) && ok
 			}
 		}
-		if err != nil {
-			return nil, err
+		if !ok {
+			return
 		}
 	}
-	return tab.Bytes(), nil
 }
