@@ -20,8 +20,10 @@
 // trampoline showed of each probe function (ABIFuncs, JudgeABI).
 // TestBootAcceptance (docs/testing.md, "What the kernel accepts") compares
 // btffilter --check with what booted kernels do, on modules with distilled
-// bases (scripts/build-distilled.sh) and on a second Debian 6.1 kernel
-// (scripts/fetch-neighbour.sh). It runs btffilter only as a command, and reads its rules' decisions only from the
-// command's report: it never imports the filter's internal packages, so the
-// probe's expectation owes nothing to the models it checks.
+// bases (scripts/build-distilled.sh), on a second Debian 6.1 kernel
+// (scripts/fetch-neighbour.sh) and on modules of Debian's DKMS packages as
+// dkms builds them (scripts/build-dkms.sh, scripts/dkms-hook.sh). It runs
+// btffilter only as a command, and reads its rules' decisions only from
+// the command's report: it never imports the filter's internal packages,
+// so the probe's expectation owes nothing to the models it checks.
 package e2e
