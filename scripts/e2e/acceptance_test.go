@@ -29,8 +29,9 @@ const distilledPerSet = 20
 // btffilter --check predicts what a booted kernel does with every module
 // it is given. Four boots, two at a time: 7.2 amd64 and 7.2 arm64 load the
 // ABI probe module as a 7.2 external build makes it (a distilled base,
-// default rules, .BTF_ids whose kfunc a BPF program calls), Debian modules given a distilled base by pahole 1.32
-// (one set filtered with --drop, one with the default rules), a module
+// default rules, .BTF_ids whose kfunc a BPF program calls), Debian
+// modules given a distilled base by pahole 1.32 (one set filtered with
+// --drop, one with the default rules), a module
 // whose .BTF only the kernel's verifier refuses and one whose distilled
 // base names a type of another size than the vmlinux's; a second Debian
 // 6.1 kernel (6.1.0-54) loads 6.1.0-53 modules, once as insmod does and
