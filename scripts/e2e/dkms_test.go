@@ -75,7 +75,6 @@ func dkmsBoot(t *testing.T, tool string) {
 		return names
 	}
 	var gone []string
-	byName := map[string]*filter.FileReport{}
 	nRewritten := 0
 	for i, f := range real.Files {
 		d := dryRun.Files[i]
@@ -95,7 +94,6 @@ func dkmsBoot(t *testing.T, tool string) {
 			}
 		}
 		name := mustModuleName(t, f.Path)
-		byName[name] = f
 		for _, rm := range removed(f) {
 			gone = append(gone, name+":"+rm)
 		}
