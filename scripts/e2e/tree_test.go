@@ -291,6 +291,24 @@ func checkTreeBoot(t *testing.T, k *kernels.Kernel, res *Result, load []ModuleIn
 			attached++
 		}
 	}
+	absent := checkGone(t, res, gone)
+	var phases []string
+	for _, n := range res.Notes {
+		if p, ok := strings.CutPrefix(n, "phase "); ok {
+			phases = append(phases, p)
+		}
+	}
+	t.Logf("%s: /init after %v, done after %v; guest uptime at the end of each phase: %s", k.Tag,
+		res.BootTime.Round(time.Second), res.Total.Round(time.Second), strings.Join(phases, ", "))
+	t.Logf("%s: %d modules loaded with BTF (of %d), %d BTF errors; %d of %d kept functions attached, %d of %d removed ones not found",
+		k.Tag, countLoaded(res, load), len(load), len(res.BTFErrors), attached, len(fentry), absent, len(gone))
+}
+
+// checkGone checks that each removed function (MODULE:FUNC, from the
+// probe's -gone-list) is absent from its module's BTF in the guest and
+// that fentry by its name finds nothing, and returns how many are.
+func checkGone(t *testing.T, res *Result, gone []string) int {
+	t.Helper()
 	absent := 0
 	for _, g := range gone {
 		state, attach, _ := strings.Cut(res.Gone[g], " ")
@@ -305,16 +323,7 @@ func checkTreeBoot(t *testing.T, k *kernels.Kernel, res *Result, load []ModuleIn
 			absent++
 		}
 	}
-	var phases []string
-	for _, n := range res.Notes {
-		if p, ok := strings.CutPrefix(n, "phase "); ok {
-			phases = append(phases, p)
-		}
-	}
-	t.Logf("%s: /init after %v, done after %v; guest uptime at the end of each phase: %s", k.Tag,
-		res.BootTime.Round(time.Second), res.Total.Round(time.Second), strings.Join(phases, ", "))
-	t.Logf("%s: %d modules loaded with BTF (of %d), %d BTF errors; %d of %d kept functions attached, %d of %d removed ones not found",
-		k.Tag, countLoaded(res, load), len(load), len(res.BTFErrors), attached, len(fentry), absent, len(gone))
+	return absent
 }
 
 func countLoaded(res *Result, load []ModuleInfo) int {
