@@ -89,33 +89,28 @@ func (d *state) dedupStrings(s *btf.Spec) ([]byte, error) {
 	// runs: each field's new value goes into plan, in walk order, and is
 	// written once Beside is done.
 	var plan []uint32
-	var wg sync.WaitGroup
-	var besideErr error
 	planning := d.beside != nil
 	if planning {
 		plan = make([]uint32, 0, refs)
+		var wg sync.WaitGroup
+		var besideErr error
 		wg.Go(func() { besideErr = d.beside() })
-	}
-	if planning {
-		var v uint32
 		d.eachOwnString(func(p *uint32, id uint32) bool {
-			v = *p
+			v := *p
 			rewrite(&v, id)
 			plan = append(plan, v)
 			return err == nil
 		})
-	} else {
-		d.eachOwnString(func(p *uint32, id uint32) bool {
-			rewrite(p, id)
-			return err == nil
-		})
-	}
-	if planning {
 		wg.Wait()
 		d.beside = nil
 		if besideErr != nil {
 			return nil, besideErr
 		}
+	} else {
+		d.eachOwnString(func(p *uint32, id uint32) bool {
+			rewrite(p, id)
+			return err == nil
+		})
 	}
 	if err != nil {
 		return nil, err
