@@ -24,14 +24,13 @@ root=$(cd "$here/.." && pwd)
 tool=$(readlink -f "$1")
 out=$(readlink -f "$2")
 [[ -x $tool ]] || bf_die "$1: not an executable"
-case $out in
-/tmp/* | "$BF_CACHE"/*) ;;
-*) bf_die "$2: not under /tmp or $BF_CACHE (the sid chroot sees only those)" ;;
-esac
-case $tool in
-/tmp/* | "$BF_CACHE"/*) ;;
-*) bf_die "$1: not under /tmp or $BF_CACHE (the sid chroot sees only those)" ;;
-esac
+# The sid chroot sees /tmp and the cache at their own paths.
+for p in "$tool" "$out"; do
+	case $p in
+	/tmp/* | "$BF_CACHE"/*) ;;
+	*) bf_die "$p: not under /tmp or $BF_CACHE (the sid chroot sees only those)" ;;
+	esac
+done
 bash "$here/build-dkms.sh" 7.2-amd64 >/dev/null
 release=$(<"$BF_CACHE/headers/7.2-amd64/release")
 doc=$root/docs/packaging.md
