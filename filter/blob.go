@@ -222,7 +222,7 @@ func filterSpec(spec *btf.Spec, raw []byte, o BlobOptions, j *judging, noDWARF e
 		resume()
 		resume = func() {}
 	}
-	if res.checked, err = verify(out, o.Base, !o.consume); err != nil {
+	if res.checked, err = verify(out, o.Base, !o.consume, j.dedupOnly); err != nil {
 		return nil, err
 	}
 	switch {

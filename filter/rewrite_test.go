@@ -37,7 +37,7 @@ func TestRewriteOneMap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := verify(mr.spec.Encode(), nb, true); err != nil {
+	if _, err := verify(mr.spec.Encode(), nb, true, false); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {

@@ -60,3 +60,16 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkKernelRules checks a base blob under the kernel's rules alone, as
+// --dedup-only does its raw output.
+func BenchmarkKernelRules(b *testing.B) {
+	raw := vmlinuxBTF(b)
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := KernelRules(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -82,6 +82,9 @@ func TestRejects(t *testing.T) {
 			if err := Verify(data); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Verify: error %v, want one containing %q", err, tc.want)
 			}
+			if err := KernelRules(data); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("KernelRules: error %v, want one containing %q", err, tc.want)
+			}
 		})
 	}
 }
@@ -117,6 +120,9 @@ func TestBoth(t *testing.T) {
 
 func TestVerify(t *testing.T) {
 	if err := Verify(fixture(t, "base.btf")); err != nil {
+		t.Fatal(err)
+	}
+	if err := KernelRules(fixture(t, "base.btf")); err != nil {
 		t.Fatal(err)
 	}
 }
