@@ -222,7 +222,10 @@ func filterSpec(spec *btf.Spec, raw []byte, o BlobOptions, j *judging, noDWARF e
 		resume()
 		resume = func() {}
 	}
-	if res.checked, err = verify(out, o.Base, !o.consume, j.dedupOnly); err != nil {
+	// Only raw BTF deduplicated for further tools leaves cilium/ebpf's
+	// reading out; what goes into an image is read by both.
+	rawDedup := j.dedupOnly && (o.Object == nil || o.Object.Format == elfio.FormatRaw)
+	if res.checked, err = verify(out, o.Base, !o.consume, rawDedup); err != nil {
 		return nil, err
 	}
 	switch {
