@@ -49,10 +49,7 @@ func Blob(data []byte) (*Base, error) {
 // are let go as soon as that check is done (cilium/ebpf's inflated types
 // are the largest of a run that only deduplicates).
 func Verify(data []byte) error {
-	return both(func() error {
-		_, err := btf.ValidateBlob(data, nil)
-		return err
-	}, func() error {
+	return both(func() error { return KernelRules(data) }, func() error {
 		_, err := loadCilium(data, nil)
 		return err
 	})
