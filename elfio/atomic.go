@@ -57,6 +57,9 @@ type Pending struct {
 	done   bool
 	// check, when set, must pass right before the rename (File.Prepare).
 	check func() error
+	// copied is how PrepareRewrite wrote the unchanged bytes (0 when
+	// the contents were written whole).
+	copied copyWay
 }
 
 // Prepare is the package's Prepare for a result computed from f: f is

@@ -15,11 +15,11 @@ import (
 
 // PrepareRewrite prepares (Prepare) the version of f whose named sections
 // are replaced (Rewrite) at dest. For an uncompressed ELF file the new
-// version is made from the file itself: its bytes are copied by the kernel
-// (copy_file_range, a clone where the file system shares blocks) and only
-// the replaced sections and the section header table are written over
-// them, so a vmlinux of several hundred megabytes is never copied through
-// memory. Either way the new file's replaced sections are read back and
+// version is made from the file itself: it is cloned where the file
+// system shares blocks, else written from the old file's pages by direct
+// I/O or copied by the kernel (copy.go), and only the replaced sections
+// and the section header table are written over it, so a vmlinux of
+// several hundred megabytes is never copied through the process's memory. Either way the new file's replaced sections are read back and
 // compared before PrepareRewrite returns. f may not be used afterwards but
 // to Close it: its image may have been patched in place.
 func (f *File) PrepareRewrite(dest string, sections map[string][]byte, sync Durability) (*Pending, error) {
@@ -41,8 +41,10 @@ func (f *File) PrepareRewrite(dest string, sections map[string][]byte, sync Dura
 	if err != nil {
 		return nil, WithPath(f.Path, err)
 	}
-	return f.prepare(dest, sync, func(tmp *os.File) error {
-		if err := f.copyBody(tmp); err != nil {
+	var way copyWay
+	p, err := f.prepare(dest, sync, func(tmp *os.File) error {
+		var err error
+		if way, err = f.copyBody(tmp); err != nil {
 			return err
 		}
 		for _, w := range pl.writes {
@@ -55,6 +57,11 @@ func (f *File) PrepareRewrite(dest string, sections map[string][]byte, sync Dura
 		}
 		return verifyImage(f.Format, io.NewSectionReader(tmp, 0, int64(pl.size)), sections)
 	})
+	if err != nil {
+		return nil, err
+	}
+	p.copied = way
+	return p, nil
 }
 
 // PrepareCopy prepares a copy of the file as it is on disk at dest.
@@ -68,21 +75,6 @@ func (f *File) PrepareCopy(dest string, sync Durability) (*Pending, error) {
 		_, err = io.Copy(tmp, src)
 		return err
 	})
-}
-
-// copyBody copies the bytes of Data (the file without an appended module
-// signature) from the file on disk into tmp, by the kernel.
-func (f *File) copyBody(tmp *os.File) error {
-	src, err := f.reopen()
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	n, err := io.Copy(tmp, io.LimitReader(src, int64(len(f.Data))))
-	if err == nil && n != int64(len(f.Data)) {
-		err = fmt.Errorf("copied %d of %d bytes: %w", n, len(f.Data), ErrChanged)
-	}
-	return err
 }
 
 // reopen opens the file Open read, refusing another one in its place.

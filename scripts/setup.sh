@@ -32,6 +32,9 @@ packages=(
 	# The manual page test renders the page; the durability test traces
 	# the sync calls.
 	man-db strace
+	# elfio's rewrite test makes XFS and ext4 images, to see a new version
+	# cloned on one and written by direct I/O on the other.
+	xfsprogs e2fsprogs
 	# Kernel builds on the host (scripts/build-kernel.sh 6.1-*).
 	make bc bison flex libelf-dev libssl-dev kmod python3
 )
