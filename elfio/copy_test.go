@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
@@ -190,12 +192,11 @@ func checkPrepareRewrite(t *testing.T, dir string, checkNew func(*testing.T, *Pe
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer p.Abort() // a failed check must not keep the file open
 			switch {
 			case tc.large && p.copied != offered:
-				p.Abort()
 				t.Fatalf("copied by %v, want %v (the cheapest this file system offers)", p.copied, offered)
 			case !tc.large && p.copied != small:
-				p.Abort()
 				t.Fatalf("a file under directMin copied by %v, want %v", p.copied, small)
 			}
 			if tc.large {
@@ -254,8 +255,69 @@ func TestPrepareRewriteFileSystems(t *testing.T) {
 				t.Fatalf("%s offers %v, want %v", fs.name, got, fs.offers)
 			}
 			checkPrepareRewrite(t, mnt, fs.check)
+			checkFull(t, mnt, fs.offers)
 		})
 	}
+}
+
+// checkFull rewrites a large file on a file system left with room for
+// half of it. Where the new version is a clone it needs no room for the
+// unchanged bytes, and PrepareRewrite must succeed. Elsewhere it must fail
+// with the file system's error, naming the file, and leave the file and
+// its directory as they were.
+func checkFull(t *testing.T, dir string, offers copyWay) {
+	t.Run("no room", func(t *testing.T) {
+		defer func(n int) { directMin = n }(directMin)
+		directMin = 2 << 20
+		image := bigELF(t, 6<<20)
+		path := filepath.Join(dir, "full.ko")
+		if err := os.WriteFile(path, image, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// Fill the file system but for about half the image.
+		var st unix.Statfs_t
+		if err := unix.Statfs(dir, &st); err != nil {
+			t.Fatal(err)
+		}
+		filler := filepath.Join(dir, "filler")
+		free := int64(st.Bfree) * st.Bsize // root may use the reserved blocks too
+		if err := exec.Command("fallocate", "-l", strconv.FormatInt(free-int64(len(image))/2, 10), filler).Run(); err != nil {
+			t.Fatalf("fallocate %s: %v", filler, err)
+		}
+		defer os.Remove(filler)
+		before := dirNames(t, dir)
+		f, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		btf, err := f.BTF()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := f.PrepareRewrite(path, map[string][]byte{".BTF": pattern(len(btf), 3)}, NoSync)
+		if offers == wayClone {
+			if err != nil {
+				t.Fatalf("a clone needs no room for the unchanged bytes, yet: %v", err)
+			}
+			p.Abort()
+			return
+		}
+		if err == nil {
+			p.Abort()
+			t.Fatal("PrepareRewrite succeeded with no room for the new version")
+		}
+		if !errors.Is(err, unix.ENOSPC) || !strings.HasPrefix(err.Error(), path+": ") {
+			t.Fatalf("error = %v, want ENOSPC naming %s", err, path)
+		}
+		t.Log(err)
+		if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, image) {
+			t.Fatalf("the file changed (%v)", err)
+		}
+		if after := dirNames(t, dir); !slices.Equal(after, before) {
+			t.Fatalf("directory holds %q, held %q", after, before)
+		}
+	})
 }
 
 // loopMount makes a file system of size bytes in an image under the
@@ -285,6 +347,7 @@ func loopMount(t *testing.T, size int64, mkfs []string) string {
 	t.Cleanup(func() {
 		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
 			t.Errorf("umount %s: %v\n%s", mnt, err, out)
+			exec.Command("umount", "-l", mnt).Run() // detached, not left behind
 		}
 	})
 	return mnt

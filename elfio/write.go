@@ -19,8 +19,9 @@ import (
 // system shares blocks, else written from the old file's pages by direct
 // I/O or copied by the kernel (copy.go), and only the replaced sections
 // and the section header table are written over it, so a vmlinux of
-// several hundred megabytes is never copied through the process's memory. Either way the new file's replaced sections are read back and
-// compared before PrepareRewrite returns. f may not be used afterwards but
+// several hundred megabytes is never copied through the process's memory.
+// Either way the new file's replaced sections are read back and compared
+// before PrepareRewrite returns. f may not be used afterwards but
 // to Close it: its image may have been patched in place.
 func (f *File) PrepareRewrite(dest string, sections map[string][]byte, sync Durability) (*Pending, error) {
 	if f.Format == FormatRaw || f.Compression != None || f.stat == nil {

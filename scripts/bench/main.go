@@ -13,8 +13,9 @@
 // kernels of docs/testing.md (scripts/fetch-kernels.sh):
 //
 //   - vmlinux: btffilter -n on each kernel's vmlinux, and btffilter
-//     rewriting a fresh copy of it in place, against pahole 1.32 re-encoding
-//     the same file (-J -j2 --btf_features=default, detached);
+//     rewriting a fresh copy of it in place (and one on a loop-mounted XFS,
+//     where the rewrite clones), against pahole 1.32 re-encoding the same
+//     file (-J -j2 --btf_features=default, detached);
 //   - modules: one btffilter -n --jobs 2 run over the first kernel's vmlinux
 //     and its debug module tree, against pahole 1.32 encoding each module on
 //     that vmlinux, two processes at a time;
