@@ -73,21 +73,24 @@ func (w copyWay) String() string {
 	return fmt.Sprintf("copyWay(%d)", int(w))
 }
 
-// copyBody writes the bytes of Data (the file without an appended module
-// signature) into tmp, which is empty, and says which way it took.
-func (f *File) copyBody(tmp *os.File) (copyWay, error) {
+// copyBody writes the first size bytes of the file as it is on disk into
+// tmp, which is empty, and says which way it took: Data's length for a
+// rewrite (the file without an appended module signature), the file's
+// size for a copy.
+func (f *File) copyBody(tmp *os.File, size int64) (copyWay, error) {
 	src, err := f.reopen()
 	if err != nil {
 		return 0, err
 	}
 	defer src.Close()
-	size := int64(len(f.Data))
 	if unix.IoctlFileClone(int(tmp.Fd()), int(src.Fd())) == nil {
 		// The clone is the whole file: an appended signature goes.
 		return wayClone, tmp.Truncate(size)
 	}
-	if f.mapped != nil && len(f.Data) >= directMin && directFS(tmp) {
-		switch err := writeDirect(tmp, f.Data, f.Evict); {
+	// The mapping is the whole file as on disk (Data is its start when
+	// the file is mapped).
+	if f.mapped != nil && size >= int64(directMin) && size <= int64(len(f.mapped)) && directFS(tmp) {
+		switch err := writeDirect(tmp, f.mapped[:size], f.Evict); {
 		case err == nil:
 			return wayDirect, nil
 		case !errors.Is(err, errDirectRefused):

@@ -214,6 +214,43 @@ func checkPrepareRewrite(t *testing.T, dir string, checkNew func(*testing.T, *Pe
 			}
 		})
 	}
+	// PrepareCopy (-o of a file nothing changes) takes the same ways and
+	// keeps every byte, the signature too.
+	for _, tc := range []struct {
+		name  string
+		image []byte
+		way   copyWay
+	}{
+		{"copy, small", fixture(t, "rel-bpfel.o"), small},
+		{"copy, large, signed", signedBig, offered},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".ko")
+			if err := os.WriteFile(path, tc.image, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			out := path + ".out"
+			p, err := f.PrepareCopy(out, NoSync)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Abort()
+			if p.copied != tc.way {
+				t.Fatalf("copied by %v, want %v", p.copied, tc.way)
+			}
+			if err := p.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, tc.image) {
+				t.Fatalf("the copy (%d bytes) differs from the file (%d bytes) (%v)", len(got), len(tc.image), err)
+			}
+		})
+	}
 }
 
 // TestPrepareRewrite runs checkPrepareRewrite in the test's temporary

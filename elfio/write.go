@@ -42,12 +42,7 @@ func (f *File) PrepareRewrite(dest string, sections map[string][]byte, sync Dura
 	if err != nil {
 		return nil, WithPath(f.Path, err)
 	}
-	var way copyWay
-	p, err := f.prepare(dest, sync, func(tmp *os.File) error {
-		var err error
-		if way, err = f.copyBody(tmp); err != nil {
-			return err
-		}
+	return f.prepareFromFile(dest, sync, int64(len(f.Data)), func(tmp *os.File) error {
 		for _, w := range pl.writes {
 			if _, err := tmp.WriteAt(w.data, int64(w.off)); err != nil {
 				return err
@@ -58,24 +53,33 @@ func (f *File) PrepareRewrite(dest string, sections map[string][]byte, sync Dura
 		}
 		return verifyImage(f.Format, io.NewSectionReader(tmp, 0, int64(pl.size)), sections)
 	})
+}
+
+// PrepareCopy prepares a copy of the file as it is on disk at dest, made
+// the way a rewrite makes its unchanged bytes (copy.go).
+func (f *File) PrepareCopy(dest string, sync Durability) (*Pending, error) {
+	if f.stat == nil {
+		return nil, WithPath(f.Path, errors.New("internal error: PrepareCopy of a file not opened from disk"))
+	}
+	return f.prepareFromFile(dest, sync, f.stat.Size(), func(*os.File) error { return nil })
+}
+
+// prepareFromFile prepares a new version at dest made of the first size
+// bytes of the file on disk (copyBody), then changed by patch.
+func (f *File) prepareFromFile(dest string, sync Durability, size int64, patch func(*os.File) error) (*Pending, error) {
+	var way copyWay
+	p, err := f.prepare(dest, sync, func(tmp *os.File) error {
+		var err error
+		if way, err = f.copyBody(tmp, size); err != nil {
+			return err
+		}
+		return patch(tmp)
+	})
 	if err != nil {
 		return nil, err
 	}
 	p.copied = way
 	return p, nil
-}
-
-// PrepareCopy prepares a copy of the file as it is on disk at dest.
-func (f *File) PrepareCopy(dest string, sync Durability) (*Pending, error) {
-	return f.prepare(dest, sync, func(tmp *os.File) error {
-		src, err := f.reopen()
-		if err != nil {
-			return err
-		}
-		defer src.Close()
-		_, err = io.Copy(tmp, src)
-		return err
-	})
 }
 
 // reopen opens the file Open read, refusing another one in its place.

@@ -226,6 +226,16 @@ func inode(path string) (uint64, error) {
 // btffilter rewriting a copy in place against pahole re-encoding the same
 // file.
 func (b *bench) vmlinuxSection() error {
+	// On a file system that shares blocks, the new version is a clone
+	// (elfio/copy.go): measured on XFS in an image, where the machine
+	// allows a loop mount. One file system serves every kernel, since each
+	// run's target is removed after it.
+	xfs, unmount, err := mountXFS(filepath.Join(b.work, "xfs"), 2<<30)
+	if err != nil {
+		fmt.Fprintf(b.out, "in place on XFS: not measured (%v)\n", err)
+	} else {
+		defer unmount()
+	}
 	for _, tag := range b.tags {
 		k, err := kernels.Load(tag)
 		if err != nil {
@@ -249,14 +259,7 @@ func (b *bench) vmlinuxSection() error {
 			inPlaceJob("btffilter in place", b.bin, in, filepath.Join(dir, "in-place", "vmlinux")),
 			paholeVmlinux(b.ch, dir, in),
 		}
-		// On a file system that shares blocks, the new version is a
-		// clone (elfio/copy.go): measured on XFS in an image, where the
-		// machine allows a loop mount.
-		xfs, unmount, err := mountXFS(filepath.Join(b.work, "xfs-"+tag), 2<<30)
-		if err != nil {
-			fmt.Fprintf(b.out, "in place on XFS: not measured (%v)\n", err)
-		} else {
-			defer unmount()
+		if xfs != "" {
 			jobs = append(jobs, inPlaceJob("btffilter in place on XFS", b.bin, in, filepath.Join(xfs, "vmlinux")))
 		}
 		size, err := fileSize(in)
@@ -269,11 +272,15 @@ func (b *bench) vmlinuxSection() error {
 		if err != nil {
 			return err
 		}
-		dry, inPlace, pahole := medianSample(s[0]), medianSample(s[1]), medianSample(s[2])
+		meds := make([]sample, len(s))
+		for i := range s {
+			meds[i] = medianSample(s[i])
+		}
+		dry, inPlace, pahole := meds[0], meds[1], meds[2]
 		if err := checkOwnRSS(jobs[2].name, pahole, b.wrapper); err != nil {
 			return err
 		}
-		b.medians(jobs[:3], []sample{dry, inPlace, pahole})
+		b.medians(jobs, meds)
 		ref := "pahole 1.32 -J -j2"
 		b.rows = append(b.rows,
 			row{work: tag + " vmlinux -n, wall", runs: b.runs, unit: "s", ours: dry.seconds(), refName: ref, ref: pahole.seconds(), target: 0.3},
@@ -281,10 +288,8 @@ func (b *bench) vmlinuxSection() error {
 			row{work: tag + " vmlinux in place, wall", runs: b.runs, unit: "s", ours: inPlace.seconds(), refName: ref, ref: pahole.seconds(), target: 0.4},
 			row{work: tag + " vmlinux in place, peak RSS", runs: b.runs, unit: "MiB", ours: inPlace.rssMiB(), refName: ref, ref: pahole.rssMiB()},
 		)
-		if len(s) > 3 {
-			onXFS := medianSample(s[3])
-			b.medians(jobs[3:], []sample{onXFS})
-			b.rows = append(b.rows, row{work: tag + " vmlinux in place on XFS, wall", runs: b.runs, unit: "s", ours: onXFS.seconds(), refName: ref, ref: pahole.seconds()})
+		if len(meds) > 3 {
+			b.rows = append(b.rows, row{work: tag + " vmlinux in place on XFS, wall", runs: b.runs, unit: "s", ours: meds[3].seconds(), refName: ref, ref: pahole.seconds()})
 		}
 		if err := os.RemoveAll(dir); err != nil {
 			return err
